@@ -1,0 +1,1 @@
+"""Full-ranking evaluation (placeholder signature; implemented in this module)."""

@@ -1,0 +1,237 @@
+"""The Recommender contract.
+
+Every model in Fathom implements this one interface; ``tests/models/conformance.py`` checks it for each.
+
+Shapes and types (B = number of query users or items, n = n_items):
+
+- ``fit(train, valid=None)`` takes :class:`~fathom.data.interactions.Interactions` with contiguous ids and
+  returns ``self``. ``valid`` is used only by models that select epochs or hyper-parameters on it.
+- ``score(users)`` -> float32 array (B, n_items): higher is better, for every item. Used by the evaluator.
+- ``score_pairs(users, items)`` -> float32 array (N,): the score of each (user, item) pair.
+- ``recommend(users, k, exclude=None, candidates=None)`` -> (ids int64 (B, k), scores float32 (B, k)), best
+  first. Items that are in a user's row of ``exclude`` (a CSR matrix or Interactions) are never returned;
+  ``candidates`` restricts the result to the given item ids. Rows are padded with id -1 and score -inf when
+  fewer than ``k`` items are eligible. Ties are broken by the lower item id.
+- ``similar_items(items, k)`` -> (ids int64 (B, k), scores float32 (B, k)): the most similar other items,
+  the query item itself excluded.
+- ``save(path)`` writes a folder: ``model.json`` (model name, config, sizes, metadata) and
+  ``weights.safetensors``; ``Recommender.load(path)`` rebuilds the model from that folder alone, in any process,
+  without pickle.
+
+A subclass declares ``name`` (its registry key) and ``Config`` (a :class:`~fathom.config.Config` subclass),
+implements ``fit``, ``score``, ``_state`` / ``_load_state`` and, when it has something better than the
+default, ``similar_items`` / ``item_vectors``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from safetensors.numpy import load_file, save_file
+
+from fathom.config import Config
+from fathom.data.interactions import Interactions
+
+FORMAT_VERSION = 1
+
+
+class NotFittedError(RuntimeError):
+    """Raised when a model is used before ``fit`` or ``load``."""
+
+
+def topk_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` columns per row, best first; ties by lower column index; -inf entries become id -1.
+
+    scores: (B, n) float. Returns ids int64 (B, k) and scores float32 (B, k).
+    """
+    b, n = scores.shape
+    kk = min(k, n)
+    if kk < n:
+        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+    else:
+        part = np.broadcast_to(np.arange(n), (b, n)).copy()
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)  # primary: score desc, secondary: id asc
+    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    top = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    # argpartition may cut a tie group arbitrarily: repair rows whose k-th score ties with a left-out item
+    if kk < n:
+        kth = top[:, -1:]
+        tied_out = (scores == kth).sum(axis=1) > (top == kth).sum(axis=1)
+        for r in np.flatnonzero(tied_out):
+            row_order = np.lexsort((np.arange(n), -scores[r]))[:kk]
+            ids[r], top[r] = row_order, scores[r, row_order]
+    ids[~np.isfinite(top) & (top < 0)] = -1
+    if kk < k:
+        ids = np.pad(ids, ((0, 0), (0, k - kk)), constant_values=-1)
+        top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-np.inf)
+    return ids, top
+
+
+def _as_csr(exclude: sp.spmatrix | Interactions | None) -> sp.csr_matrix | None:
+    if exclude is None:
+        return None
+    if isinstance(exclude, Interactions):
+        return exclude.csr()
+    return sp.csr_matrix(exclude)
+
+
+class Recommender(ABC):
+    """Base class of every recommender; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[Config]]
+
+    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
+        base = config if config is not None else self.Config()
+        if not isinstance(base, self.Config):
+            raise TypeError(f"{type(self).__name__} needs a {self.Config.__name__}, got {type(base).__name__}")
+        self.config = base.replace(**overrides) if overrides else base
+        self.n_users = 0
+        self.n_items = 0
+        self.fitted = False
+        self.meta: dict[str, Any] = {}
+
+    # -- to implement -------------------------------------------------------------------------------------
+    @abstractmethod
+    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+        """Learn from ``train``; ``valid`` may drive early stopping. Returns ``self``."""
+
+    @abstractmethod
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        """(B, n_items) float32 scores for valid, fitted input."""
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """Every learnt array, by name (saved with safetensors)."""
+
+    @abstractmethod
+    def _load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what ``_state`` returned; ``config``, ``n_users``, ``n_items`` and ``meta`` are already set."""
+
+    # -- shared behaviour ---------------------------------------------------------------------------------
+    def _begin_fit(self, train: Interactions) -> None:
+        if not isinstance(train, Interactions):
+            raise TypeError(f"fit() needs Interactions, got {type(train).__name__}")
+        if len(train) == 0:
+            raise ValueError("fit() got no interactions")
+        self.n_users, self.n_items = train.n_users, train.n_items
+
+    def _check_fitted(self) -> None:
+        if not self.fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or Recommender.load()")
+
+    def _check_ids(self, ids: np.ndarray, limit: int, what: str) -> np.ndarray:
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"{what} must be a 1-d integer array")
+        if len(ids) and (ids.min() < 0 or ids.max() >= limit):
+            bad = ids[(ids < 0) | (ids >= limit)][0]
+            raise IndexError(f"{what} id {bad} is outside [0, {limit})")
+        return ids.astype(np.int64)
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        users = self._check_ids(users, self.n_users, "user")
+        return np.asarray(self._score(users), dtype=np.float32)
+
+    def score_pairs(self, users: np.ndarray, items: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        self._check_fitted()
+        users = self._check_ids(users, self.n_users, "user")
+        items = self._check_ids(items, self.n_items, "item")
+        if len(users) != len(items):
+            raise ValueError(f"score_pairs got {len(users)} users and {len(items)} items")
+        out = np.empty(len(users), np.float32)
+        uniq, inverse = np.unique(users, return_inverse=True)
+        for start in range(0, len(uniq), batch_size):
+            block = uniq[start : start + batch_size]
+            scores = self._score(block)
+            rows = (inverse >= start) & (inverse < start + len(block))
+            out[rows] = scores[inverse[rows] - start, items[rows]]
+        return out
+
+    def recommend(
+        self,
+        users: np.ndarray,
+        k: int = 10,
+        exclude: sp.spmatrix | Interactions | None = None,
+        candidates: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        scores = self.score(users).copy()
+        users = np.asarray(users, dtype=np.int64)
+        mask = _as_csr(exclude)
+        if mask is not None:
+            if mask.shape[1] != self.n_items:
+                raise ValueError(f"exclude has {mask.shape[1]} item columns, the model has {self.n_items}")
+            rows = mask[users]
+            r, c = rows.nonzero()
+            scores[r, c] = -np.inf
+        if candidates is not None:
+            candidates = self._check_ids(candidates, self.n_items, "candidate item")
+            keep = np.zeros(self.n_items, bool)
+            keep[candidates] = True
+            scores[:, ~keep] = -np.inf
+        return topk_rows(scores, k)
+
+    def item_vectors(self) -> np.ndarray | None:
+        """(n_items, d) item representations for cosine similarity, or None when the model has none."""
+        return None
+
+    def similar_items(self, items: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        self._check_fitted()
+        items = self._check_ids(items, self.n_items, "item")
+        vectors = self.item_vectors()
+        if vectors is None:
+            raise NotImplementedError(f"{type(self).__name__} has no item vectors; override similar_items")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1)
+        norms[norms == 0] = 1.0
+        unit = vectors / norms[:, None]
+        sims = unit[items] @ unit.T
+        sims[np.arange(len(items)), items] = -np.inf
+        return topk_rows(sims, k)
+
+    # -- persistence --------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
+        save_file(state, str(path / "weights.safetensors"))
+        header = {
+            "format_version": FORMAT_VERSION,
+            "model": self.name,
+            "config": self.config.to_dict(),
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "meta": self.meta,
+        }
+        (path / "model.json").write_text(json.dumps(header, indent=2, sort_keys=True))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load any saved model; called on a subclass, checks that the folder holds that model."""
+        from fathom.models.registry import get_model_class
+
+        path = Path(path)
+        header_file = path / "model.json"
+        if not header_file.is_file():
+            raise FileNotFoundError(f"{path} holds no saved model (model.json is missing)")
+        header = json.loads(header_file.read_text())
+        model_cls = get_model_class(header["model"])
+        if cls is not Recommender and not issubclass(model_cls, cls):
+            raise TypeError(f"{path} holds a {header['model']} model, not {cls.__name__}")
+        model = model_cls(model_cls.Config.from_dict(header["config"]))
+        model.n_users, model.n_items = int(header["n_users"]), int(header["n_items"])
+        model.meta = header.get("meta", {})
+        model._load_state(load_file(str(path / "weights.safetensors")))
+        model.fitted = True
+        return model

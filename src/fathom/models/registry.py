@@ -1,0 +1,31 @@
+"""The one place that maps model names to classes."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fathom.models.base import Recommender
+
+# name -> "module:Class"; modules are imported on first use so optional heavy deps load lazily.
+_MODELS: dict[str, str] = {
+    "pop": "fathom.models.popularity:Popularity",
+    "itemknn": "fathom.models.itemknn:ItemKNN",
+    "ease": "fathom.models.ease:EASE",
+    "bpr": "fathom.models.bpr:BPRMF",
+    "neumf": "fathom.models.neumf:NeuMF",
+}
+
+
+def model_names() -> list[str]:
+    return list(_MODELS)
+
+
+def get_model_class(name: str) -> type[Recommender]:
+    try:
+        target = _MODELS[name.lower()]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}") from None
+    module, cls = target.split(":")
+    return getattr(import_module(module), cls)

@@ -1,0 +1,155 @@
+"""The conformance suite every Recommender passes.
+
+A model's test class inherits :class:`RecommenderConformance` and sets ``model_name`` and ``config`` (small settings
+that train in seconds). The suite checks the contract in ``fathom.models.base`` with known answers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from fathom.data.interactions import Interactions
+from fathom.models.base import NotFittedError, Recommender
+from fathom.models.registry import get_model_class
+
+N_USERS, N_ITEMS, BLOCK = 40, 30, 15
+
+
+def block_data(seed: int = 0) -> tuple[Interactions, Interactions]:
+    """Two communities: users 0-19 like items 0-14, users 20-39 like items 15-29.
+
+    Each user has 10 of their block's 15 items in train and one more held out (the known answer: a good model ranks
+    held-out in-block items above every out-of-block item). Item 29 is never seen in training.
+    """
+    rng = np.random.default_rng(seed)
+    users, items, held_u, held_i = [], [], [], []
+    for u in range(N_USERS):
+        block = np.arange(BLOCK) if u < N_USERS // 2 else np.arange(BLOCK, 2 * BLOCK - 1)
+        chosen = rng.permutation(block)[:11]
+        users += [u] * 10
+        items += list(chosen[:10])
+        held_u.append(u)
+        held_i.append(chosen[10])
+    train = Interactions.from_arrays(np.array(users), np.array(items), N_USERS, N_ITEMS)
+    test = Interactions.from_arrays(np.array(held_u), np.array(held_i), N_USERS, N_ITEMS)
+    return train, test
+
+
+class RecommenderConformance:
+    model_name: ClassVar[str]
+    config: ClassVar[dict[str, Any]] = {}
+    # models that cannot tell communities apart (popularity) set this False
+    personalised: ClassVar[bool] = True
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def data(cls) -> tuple[Interactions, Interactions]:
+        return block_data()
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def model(cls, data) -> Recommender:
+        train, test = data
+        return get_model_class(cls.model_name)(**cls.config).fit(train, test)
+
+    def test_registry_name_matches(self):
+        assert get_model_class(self.model_name).name == self.model_name
+
+    def test_unfitted_model_refuses_to_score(self):
+        with pytest.raises(NotFittedError):
+            get_model_class(self.model_name)(**self.config).score(np.array([0]))
+
+    def test_config_is_typed_and_round_trips(self):
+        cls = get_model_class(self.model_name)
+        model = cls(**self.config)
+        again = cls.Config.from_json(model.config.to_json())
+        assert again == model.config
+        with pytest.raises(ValueError):
+            cls.Config.from_dict({"no_such_setting": 1})
+
+    def test_score_shape_and_dtype(self, model):
+        scores = model.score(np.arange(5))
+        assert scores.shape == (5, N_ITEMS)
+        assert scores.dtype == np.float32
+        assert np.isfinite(scores).all()
+
+    def test_score_pairs_matches_score(self, model):
+        users = np.array([0, 3, 3, 25, 39])
+        items = np.array([1, 2, 20, 29, 0])
+        full = model.score(np.unique(users))
+        row = {u: r for r, u in enumerate(np.unique(users))}
+        expected = np.array([full[row[u], i] for u, i in zip(users, items, strict=True)])
+        np.testing.assert_allclose(model.score_pairs(users, items), expected, rtol=1e-5, atol=1e-6)
+
+    def test_bad_ids_are_rejected(self, model):
+        with pytest.raises(IndexError, match="user id 40"):
+            model.score(np.array([0, N_USERS]))
+        with pytest.raises(IndexError, match="item id -1"):
+            model.similar_items(np.array([-1]))
+
+    def test_recommend_is_sorted_and_excludes(self, model, data):
+        train, _ = data
+        users = np.arange(N_USERS)
+        ids, scores = model.recommend(users, k=5, exclude=train)
+        assert ids.shape == (N_USERS, 5) and scores.shape == (N_USERS, 5)
+        assert (np.diff(scores, axis=1) <= 0).all()
+        seen = train.csr()
+        for u in users:
+            assert not seen[u, ids[u]].toarray().any(), f"user {u} was recommended a training item"
+        full = model.score(users)
+        np.testing.assert_allclose(np.take_along_axis(full, ids, axis=1), scores, rtol=1e-5)
+
+    def test_recommend_respects_candidates_and_pads(self, model):
+        ids, scores = model.recommend(np.array([0, 1]), k=4, candidates=np.array([3, 7, 11]))
+        assert set(ids[:, :3].ravel()) <= {3, 7, 11}
+        assert (ids[:, 3] == -1).all() and np.isneginf(scores[:, 3]).all()
+
+    def test_learns_the_communities(self, model, data):
+        if not self.personalised:
+            pytest.skip("not a personalised model")
+        train, test = data
+        ids, _ = model.recommend(np.arange(N_USERS), k=4, exclude=train)
+        in_block = np.where(np.arange(N_USERS)[:, None] < N_USERS // 2, ids < BLOCK, ids >= BLOCK)
+        assert in_block.mean() >= 0.9
+        hit = (ids == test.item[:, None]).any(axis=1)  # 4 of the 4-5 unseen in-block items
+        assert hit.mean() >= 0.7
+
+    def test_similar_items(self, model):
+        ids, scores = model.similar_items(np.array([0, 20]), k=5)
+        assert ids.shape == (2, 5)
+        assert 0 not in ids[0] and 20 not in ids[1]
+        assert (np.diff(scores, axis=1) <= 0).all()
+        if self.personalised:
+            assert (ids[0][ids[0] >= 0] < BLOCK).mean() >= 0.8
+            assert (ids[1][ids[1] >= 0] >= BLOCK).mean() >= 0.8
+
+    def test_save_and_load_in_a_fresh_process(self, model, tmp_path: Path):
+        folder = model.save(tmp_path / "m")
+        assert sorted(p.name for p in folder.iterdir()) == ["model.json", "weights.safetensors"]
+        header = json.loads((folder / "model.json").read_text())
+        assert header["model"] == self.model_name
+        code = (
+            "import json, sys, numpy as np; from fathom import Recommender; "
+            f"m = Recommender.load({str(folder)!r}); "
+            "ids, _ = m.recommend(np.arange(6), k=5); "
+            "print(json.dumps({'scores': m.score(np.arange(6)).tolist(), 'ids': ids.tolist()}))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        loaded = json.loads(out.stdout)
+        np.testing.assert_allclose(np.array(loaded["scores"]), model.score(np.arange(6)), rtol=1e-5, atol=1e-6)
+        assert loaded["ids"] == model.recommend(np.arange(6), k=5)[0].tolist()
+
+    def test_load_checks_the_model_kind(self, model, tmp_path: Path):
+        folder = model.save(tmp_path / "m")
+        cls = type(model)
+        assert isinstance(cls.load(folder), cls)
+        other = next(c for c in (get_model_class(n) for n in ("pop", "ease")) if c is not cls)
+        with pytest.raises(TypeError, match="not"):
+            other.load(folder)

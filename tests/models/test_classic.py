@@ -1,0 +1,58 @@
+"""Conformance and known answers for the non-neural models."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from fathom.data.interactions import Interactions
+from fathom.models.ease import ease_weights
+from fathom.models.itemknn import cosine_item_similarity, keep_top_neighbours
+from fathom.models.popularity import Popularity
+from tests.models.conformance import RecommenderConformance
+
+
+class TestPopularity(RecommenderConformance):
+    model_name = "pop"
+    personalised = False
+
+
+class TestItemKNN(RecommenderConformance):
+    model_name = "itemknn"
+    config = {"neighbours": 10}
+
+
+class TestEASE(RecommenderConformance):
+    model_name = "ease"
+    config = {"reg": 5.0}
+
+
+def test_popularity_ranks_by_count():
+    train = Interactions.from_arrays(np.array([0, 1, 2, 0, 1, 0]), np.array([2, 2, 2, 1, 1, 0]), 3, 4)
+    ids, scores = Popularity().fit(train).recommend(np.array([0]), k=4)
+    assert ids[0].tolist() == [2, 1, 0, 3]
+    assert scores[0].tolist() == [3.0, 2.0, 1.0, 0.0]
+
+
+def test_cosine_similarity_with_shrink_known_answer():
+    # items 0 and 1 share one user of two each: cos = 1 / (sqrt(2) * sqrt(2)) = 0.5; with shrink 2: 1 / (2 + 2)
+    x = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32))
+    np.testing.assert_allclose(cosine_item_similarity(x, 0.0)[0, 1], 0.5, rtol=1e-6)
+    np.testing.assert_allclose(cosine_item_similarity(x, 2.0)[0, 1], 0.25, rtol=1e-6)
+    assert cosine_item_similarity(x, 0.0)[0, 0] == 0.0
+
+
+def test_neighbour_pruning_keeps_the_largest_per_column():
+    sim = np.array([[0, 0.9, 0.1], [0.9, 0, 0.5], [0.1, 0.5, 0]], dtype=np.float32)
+    kept = keep_top_neighbours(sim, 1).toarray()
+    np.testing.assert_allclose(kept, [[0, 0.9, 0], [0.9, 0, 0.5], [0, 0, 0]], rtol=1e-6)
+
+
+def test_ease_solves_its_objective():
+    rng = np.random.default_rng(1)
+    x = sp.csr_matrix((rng.random((50, 8)) < 0.3).astype(np.float32))
+    b = ease_weights(x, 3.0).astype(np.float64)
+    assert np.allclose(np.diag(b), 0)
+    # KKT: (G + reg I) B - G = -P diag-multiplier -> off-diagonal gradient vanishes
+    g = (x.T @ x).toarray()
+    grad = (g + 3.0 * np.eye(8)) @ b - g
+    off = ~np.eye(8, dtype=bool)
+    assert np.abs(grad[off]).max() < 1e-4
