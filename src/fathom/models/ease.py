@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
-import scipy.linalg
+import scipy.linalg.lapack
 import scipy.sparse as sp
 from pydantic import Field
 
@@ -24,10 +24,17 @@ def ease_weights(x: sp.csr_matrix, reg: float) -> np.ndarray:
 
     G = X^T X + reg I; P = G^-1; B = -P / diag(P) (column-wise); diag(B) = 0. Returns (I, I) float32.
     """
-    x = sp.csc_matrix(x, dtype=np.float64)
-    g = (x.T @ x).toarray()  # (I, I)
+    x = sp.csc_matrix(x, dtype=np.float32)
+    g = (x.T @ x).toarray()  # (I, I), symmetric positive definite once reg > 0
     g[np.diag_indices_from(g)] += reg
-    p = scipy.linalg.inv(g, overwrite_a=True, check_finite=False)
+    # inverse through a Cholesky factorisation (single precision is ample with reg > 0 and is 2-3x faster)
+    factor, info = scipy.linalg.lapack.spotrf(g, lower=False, overwrite_a=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE Gram matrix is not positive definite (LAPACK info {info})")
+    p, info = scipy.linalg.lapack.spotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE inverse failed (LAPACK info {info})")
+    p = np.triu(p) + np.triu(p, 1).T  # spotri fills the upper triangle only
     b = p / (-np.diag(p))[None, :]
     np.fill_diagonal(b, 0.0)
     return b.astype(np.float32)
