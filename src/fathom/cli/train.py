@@ -1,0 +1,45 @@
+"""fathom train: prepare a data set, train one model, save both into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from fathom.cli._common import add_data_arguments, dataset_from_args, print_metrics
+from fathom.data.prepare import prepare
+from fathom.evaluate.ranking import evaluate_ranking
+from fathom.models.registry import get_model_class, model_names
+from fathom.runs import PRESETS, RunFolder, parse_settings, preset_for
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", choices=model_names(), help="model to train")
+    parser.add_argument("--data", default="movielens-100k", help="built-in data set or events file "
+                        "(default: movielens-100k)")
+    add_data_arguments(parser)
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="cleaning and split settings")
+    parser.add_argument("--config", help="model settings as a JSON or TOML file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a model setting, e.g. --set factors=32 (repeatable)")
+    parser.add_argument("--out", help="run folder (default: runs/<data>-<model>)")
+
+
+def run(args: argparse.Namespace) -> int:
+    cls = get_model_class(args.model)
+    config = cls.Config.from_file(args.config) if args.config else cls.Config()
+    overrides = parse_settings(args.set)
+    if overrides:
+        config = config.replace(**overrides)
+    out = RunFolder(args.out or Path("runs") / f"{Path(args.data).stem}-{args.model}")
+    dataset = dataset_from_args(args.data, args)
+    prepared = prepare(dataset, preset_for(args.data, args.preset))
+    print(f"data: {json.dumps({k: v for k, v in prepared.summary().items() if k != 'steps'})}")
+    model = cls(config).fit(prepared.train, prepared.valid)
+    valid = evaluate_ranking(model, prepared.valid, exclude=(prepared.train,), ks=(10,))
+    out.save_data(prepared)
+    folder = out.save_model(args.model, model, {"valid": valid})
+    print(f"validation (full ranking, {valid['n_users']} users):")
+    print_metrics({k: v for k, v in valid.items() if k != "n_users"})
+    print(f"saved to {folder}")
+    return 0

@@ -1,0 +1,40 @@
+"""fathom validate: check a data file and report every bad value."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+from fathom.data.loading import DataWarning, load_catalog, load_events, load_users
+from fathom.runs import parse_settings
+
+LOADERS = {"events": load_events, "catalog": load_catalog, "users": load_users}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="CSV, TSV, Parquet or JSON Lines file")
+    parser.add_argument("--kind", choices=sorted(LOADERS), default="events", help="what the file holds")
+    parser.add_argument("--map", action="append", default=[], metavar="THEIRS=OURS",
+                        help="column mapping, e.g. --map userId=user_id (repeatable)")
+    parser.add_argument("--default", action="append", default=[], metavar="COLUMN=VALUE",
+                        help="constant for a column the file lacks, e.g. --default event=click")
+    parser.add_argument("--report", help="write every problem to this .csv or .json file")
+    parser.add_argument("--show", type=int, default=20, help="problems to print (default 20)")
+
+
+def run(args: argparse.Namespace) -> int:
+    columns = {k: str(v) for k, v in parse_settings(args.map).items()}
+    defaults = parse_settings(args.default)
+    with warnings.catch_warnings():  # the problems are printed below
+        warnings.simplefilter("ignore", DataWarning)
+        result = LOADERS[args.kind](args.file, columns=columns, defaults=defaults, on_error="skip",
+                                    report_path=args.report)
+    report = result.report
+    print(f"{args.file}: {report.rows_read} rows read, {report.rows_kept} valid, {report.rows_dropped} with problems")
+    for line in report.messages(limit=args.show):
+        print(f"  {line}")
+    if len(report) > args.show:
+        print(f"  ... and {len(report) - args.show} more" + (f" (all in {args.report})" if args.report else ""))
+    if args.report:
+        print(f"report written to {args.report}")
+    return 0 if report.ok else 1

@@ -1,0 +1,125 @@
+"""The command line end to end on small files: every sub-command, its --help, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fathom.cli.main import COMMANDS, main
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """Two taste communities in an events CSV, a catalogue with titles, a users file."""
+    root = tmp_path_factory.mktemp("cli-data")
+    rng = np.random.default_rng(0)
+    lines = ["user,item,rating,ts"]
+    for u in range(60):
+        block = range(0, 20) if u < 30 else range(20, 40)
+        for i in rng.choice(list(block), size=12, replace=False):
+            lines.append(f"u{u},m{i},{rng.integers(3, 6)},{1_600_000_000 + int(rng.integers(0, 10**6))}")
+    (root / "events.csv").write_text("\n".join(lines) + "\n")
+    cat = ["item_id\ttitle\tgenres"] + [f"m{i}\tMovie {i}\t{'Comedy' if i < 20 else 'Drama'}" for i in range(40)]
+    (root / "items.tsv").write_text("\n".join(cat) + "\n")
+    return {"events": root / "events.csv", "catalog": root / "items.tsv", "root": root}
+
+
+MAP = ["--map", "user=user_id", "--map", "item=item_id", "--map", "rating=value", "--map", "ts=timestamp",
+       "--default", "event=rating"]
+
+
+def run_cli(*args: str) -> int:
+    return main([str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: fathom " + command in capsys.readouterr().out
+
+
+def test_train_evaluate_recommend_similar(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mapping = files["root"] / "events.jsonl"  # the same events through a column mapping, as JSON Lines
+    rows = [ln.split(",") for ln in files["events"].read_text().splitlines()[1:]]
+    mapping.write_text("\n".join(json.dumps({"user": u, "item": i, "rating": float(r), "ts": int(t)})
+                                 for u, i, r, t in rows))
+    assert run_cli("train", "itemknn", "--data", mapping, "--catalog", files["catalog"], *MAP,
+                   "--set", "neighbours=10", "--out", "run1") == 0
+    out = capsys.readouterr().out
+    assert "ndcg@10" in out and "saved to" in out
+    assert json.loads((tmp_path / "run1/models/itemknn/model.json").read_text())["config"]["neighbours"] == 10
+
+    assert run_cli("evaluate", "--run", "run1", "-k", "5", "10") == 0
+    out = capsys.readouterr().out
+    assert "ndcg@5" in out and "recall@10" in out
+
+    assert run_cli("recommend", "--run", "run1", "--user", "u3", "-k", "5", "--json") == 0
+    recs = json.loads(capsys.readouterr().out)
+    ids = [r["item_id"] for r in recs["items"]]
+    assert len(ids) == 5 and all(int(i[1:]) < 20 for i in ids), "user u3 belongs to the first community"
+    assert recs["items"][0]["title"].startswith("Movie ")
+
+    assert run_cli("similar", "--run", "run1", "--item", "m25", "-k", "3") == 0
+    out = capsys.readouterr().out
+    assert "Movie 25" in out and out.count("score") == 3
+
+
+def test_inspect_builtin_free_file(files, capsys):
+    assert run_cli("inspect", files["events"], *MAP) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["events"] == len(files["events"].read_text().splitlines()) - 1
+    assert summary["users"] == 60
+
+
+def test_validate_reports_each_bad_row(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,item_id,event,value,timestamp\n"
+                   "u1,i1,click,1,2024-01-01T00:00:00\n"
+                   ",i2,click,1,2024-01-01T00:00:00\n"
+                   "u3,i3,teleport,1,2024-01-01T00:00:00\n"
+                   "u4,i4,click,1,not-a-date\n")
+    report = tmp_path / "report.csv"
+    assert run_cli("validate", bad, "--report", report) == 1
+    out = capsys.readouterr().out
+    assert "4 rows read, 1 valid, 3 with problems" in out
+    assert "row 2" in out and "user_id" in out
+    assert "teleport" in out and "not-a-date" in out
+    assert report.read_text().count("\n") >= 4
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "ease", "--data", "no-such-file.csv"], "neither a built-in data set"),
+        (["train", "ease", "--set", "no_such_setting=1", "--data", "EVENTS", *MAP], "no_such_setting"),
+        (["train", "ease", "--set", "reg=-5", "--data", "EVENTS", *MAP], "reg"),
+        (["train", "ease", "--data", "EVENTS"], "missing required column 'user_id'"),
+        (["recommend", "--run", "nowhere", "--user", "1"], "no trained model"),
+        (["validate", "missing.csv"], "missing.csv"),
+        (["benchmark", "no-such-benchmark"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(argv, message, files, tmp_path):
+    argv = [str(files["events"]) if a == "EVENTS" else a for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "fathom.cli.main", *argv], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 3  # argparse adds its usage line
+
+
+def test_unknown_user_is_a_clear_error(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("train", "pop", "--data", files["events"], *MAP, "--out", "run2") == 0
+    capsys.readouterr()
+    assert run_cli("recommend", "--run", "run2", "--user", "nobody") == 2
+    assert "unknown user 'nobody'" in capsys.readouterr().err
