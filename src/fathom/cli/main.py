@@ -17,6 +17,7 @@ COMMANDS = {
     "evaluate": ("fathom.cli.evaluate", "evaluate a saved model on its test split (full ranking)"),
     "recommend": ("fathom.cli.recommend", "top-k recommendations for a user of a saved model"),
     "similar": ("fathom.cli.similar", "items most similar to an item, from a saved model"),
+    "tune": ("fathom.cli.tune", "search a model's settings on the validation split, write the best config"),
     "benchmark": ("fathom.cli.benchmark", "run a benchmark protocol and print its table"),
 }
 

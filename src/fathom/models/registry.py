@@ -15,6 +15,13 @@ _MODELS: dict[str, str] = {
     "ease": "fathom.models.ease:EASE",
     "bpr": "fathom.models.bpr:BPRMF",
     "neumf": "fathom.models.neumf:NeuMF",
+    "lightgcn": "fathom.models.lightgcn:LightGCN",
+    "multvae": "fathom.models.multvae:MultVAE",
+    "sasrec": "fathom.models.sasrec:SASRec",
+    "gru4rec": "fathom.models.gru4rec:GRU4Rec",
+    "fm": "fathom.models.fm:FM",
+    "deepfm": "fathom.models.deepfm:DeepFM",
+    "mmoe": "fathom.models.mmoe:MMoE",
 }
 
 
