@@ -1,0 +1,91 @@
+"""Matrix factorisation trained with Bayesian personalised ranking (Rendle et al. 2009).
+
+score(u, i) = <p_u, q_i>; each training pair (u, i) is compared with ``n_neg`` items drawn uniformly from those
+u has not interacted with, and the loss is mean -log sigmoid(score(u, i) - score(u, j)) plus ``reg`` times the
+squared norms of the embeddings in the batch (per example).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+
+from fathom.data.interactions import Interactions
+from fathom.models.losses import bpr_loss, l2_penalty
+from fathom.models.sampling import NegativeSampler, sampled_batches
+from fathom.models.torch_base import TorchConfig, TorchRecommender
+from fathom.models.training import Objective, OptimizerName
+
+
+class BPRConfig(TorchConfig):
+    factors: int = Field(64, ge=1, description="embedding size")
+    reg: float = Field(1e-5, ge=0, description="L2 on the user / item embeddings of each batch")
+    init_std: float = Field(0.1, gt=0, description="standard deviation of the normal initial embeddings")
+    n_neg: int = Field(1, ge=1, description="sampled negatives per positive pair")
+    # training defaults tuned on MovieLens-1M
+    epochs: int = 100
+    batch_size: int = 4096
+    optimizer: OptimizerName = "adam"
+    lr: float = 1e-3
+
+
+class MFNet(nn.Module):
+    """User and item embeddings; score = dot product."""
+
+    def __init__(self, n_users: int, n_items: int, factors: int, init_std: float) -> None:
+        super().__init__()
+        self.user = nn.Embedding(n_users, factors)
+        self.item = nn.Embedding(n_items, factors)
+        nn.init.normal_(self.user.weight, std=init_std)
+        nn.init.normal_(self.item.weight, std=init_std)
+
+    def forward(self, users: torch.Tensor) -> torch.Tensor:
+        return self.user(users) @ self.item.weight.T  # (B, d) @ (d, n) -> (B, n)
+
+
+class _BPRObjective(Objective):
+    def __init__(self, net: MFNet, train: Interactions, config: BPRConfig) -> None:
+        super().__init__(net)
+        self.train_set, self.config = train, config
+        self.sampler = NegativeSampler(train)
+
+    def batches(self, rng: np.random.Generator, batch_size: int):
+        return sampled_batches(self.train_set, self.sampler, rng, batch_size, self.config.n_neg)
+
+    def loss(self, batch) -> torch.Tensor:
+        users, pos, neg = batch  # (B,), (B,), (B, k)
+        u = self.net.user(users)  # (B, d)
+        items = self.net.item(torch.cat([pos.unsqueeze(1), neg], dim=1))  # (B, 1 + k, d)
+        scores = (items * u.unsqueeze(1)).sum(-1)  # (B, 1 + k); faster than bmm for such thin products
+        loss = bpr_loss(scores[:, 0], scores[:, 1:])
+        if self.config.reg > 0:
+            loss = loss + self.config.reg * l2_penalty(u, items)
+        return loss
+
+
+class BPRMF(TorchRecommender):
+    """BPR matrix factorisation; ``item_vectors()`` are the item embeddings."""
+
+    name = "bpr"
+    Config = BPRConfig
+    config: BPRConfig
+
+    def _build_net(self) -> MFNet:
+        return MFNet(self.n_users, self.n_items, self.config.factors, self.config.init_std)
+
+    def _objective(self, net: MFNet, train: Interactions) -> _BPRObjective:
+        return _BPRObjective(net, train, self.config)
+
+    def _score_net(self, users: torch.Tensor) -> torch.Tensor:
+        return self.net(users)
+
+    def item_vectors(self) -> np.ndarray:
+        self._check_fitted()
+        return self.net.item.weight.detach().numpy().copy()
+
+    def user_vectors(self) -> np.ndarray:
+        """(n_users, factors) user embeddings."""
+        self._check_fitted()
+        return self.net.user.weight.detach().numpy().copy()

@@ -1,0 +1,114 @@
+"""Recommenders whose learnt state is one ``torch.nn.Module`` trained by the shared :class:`Trainer`.
+
+A subclass builds its network from the config and the sizes alone (``_build_net``, so ``load`` can rebuild it),
+says how that network trains on the data (``_objective``), and how it scores a block of users (``_score_net``).
+Fitting, validation for early stopping, seeding, scoring in eval mode without gradients, and saving the
+``state_dict`` through the base class's safetensors writer are shared here.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from typing import Self
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+
+from fathom.data.interactions import Interactions
+from fathom.models.base import Recommender
+from fathom.models.training import Trainable, TrainConfig, Trainer, Validate
+
+
+class TorchConfig(TrainConfig):
+    """Training-loop settings plus how many users to score at once."""
+
+    score_batch_size: int = Field(1024, ge=1, description="users scored per forward pass in score()")
+
+
+class TorchRecommender(Recommender):
+    """Base of the neural recommenders; ``self.net`` is the fitted network."""
+
+    Config = TorchConfig
+    config: TorchConfig
+
+    def __init__(self, config: TorchConfig | None = None, **overrides) -> None:
+        super().__init__(config, **overrides)
+        self.net: nn.Module | None = None
+
+    # -- to implement -------------------------------------------------------------------------------------
+    @abstractmethod
+    def _build_net(self) -> nn.Module:
+        """A freshly initialised network for ``self.config``, ``self.n_users``, ``self.n_items``."""
+
+    @abstractmethod
+    def _objective(self, net: nn.Module, train: Interactions) -> Trainable:
+        """What the trainer runs: ``net``'s batches and loss over ``train``."""
+
+    @abstractmethod
+    def _score_net(self, users: torch.Tensor) -> torch.Tensor:
+        """(B, n_items) scores of ``users`` (B,) int64; called in eval mode without gradients."""
+
+    # -- shared -------------------------------------------------------------------------------------------
+    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+        """Train on ``train``; with a non-empty ``valid``, keep the epoch that is best on ``config.monitor``.
+
+        Validation ranks all items, training items excluded. The per-epoch history is kept in
+        ``meta["history"]`` (saved with the model); ``meta["best_epoch"]`` is the epoch kept.
+        """
+        self._begin_fit(train)
+        if valid is not None and (valid.n_users, valid.n_items) != (train.n_users, train.n_items):
+            raise ValueError("valid must have the same n_users and n_items as train")
+        with torch.random.fork_rng(devices=[]):  # seeds locally, leaves the caller's global generator alone
+            torch.manual_seed(self.config.seed)
+            self.net = self._build_net()
+            self.fitted = True  # the validator scores the model while it trains
+            try:
+                trainer = Trainer(self.config)
+                objective = self._objective(self.net, train)
+                trainer.fit(objective, self._validator(train, valid))
+            except BaseException:
+                self.fitted, self.net = False, None
+                raise
+        self.net.eval()
+        self.meta = {
+            "history": trainer.history,
+            "best_epoch": trainer.best_epoch,
+            "stopped_early": trainer.stopped_early,
+        }
+        return self
+
+    def _validator(self, train: Interactions, valid: Interactions | None) -> Validate | None:
+        if valid is None or len(valid) == 0:
+            return None
+        from fathom.evaluate.ranking import Evaluator
+
+        metric, k = re.fullmatch(r"([a-z_]+)@(\d+)", self.config.monitor).groups()
+        evaluator = Evaluator(valid, exclude=(train,), ks=(int(k),), metrics=(metric,))
+        return lambda: evaluator(self)
+
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        net = self.net
+        was_training = net.training
+        net.eval()
+        out = np.empty((len(users), self.n_items), np.float32)
+        step = self.config.score_batch_size
+        try:
+            with torch.no_grad():
+                for start in range(0, len(users), step):
+                    block = torch.from_numpy(users[start : start + step].astype(np.int64))
+                    out[start : start + len(block)] = self._score_net(block).numpy()
+        finally:
+            net.train(was_training)
+        return out
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {name: t.detach().cpu().numpy() for name, t in self.net.state_dict().items()}
+
+    def _load_state(self, state: dict[str, np.ndarray]) -> None:
+        with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: spend no global draws
+            self.net = self._build_net()
+        self.net.load_state_dict({name: torch.from_numpy(np.array(a)) for name, a in state.items()})
+        self.net.eval()

@@ -1,0 +1,212 @@
+"""The shared mini-batch training loop.
+
+Models and the loop are kept apart: a model hands the :class:`Trainer` something :class:`Trainable` (it knows
+its own batches and its loss), and the trainer owns everything else: epochs, the optimiser, seeding, progress,
+the per-epoch history, validation and early stopping, keeping and restoring the best weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from pydantic import Field, field_validator
+from torch import nn
+from tqdm.auto import tqdm
+
+from fathom.config import Config
+
+log = logging.getLogger(__name__)
+
+OptimizerName = Literal["sgd", "adam", "adagrad", "rmsprop"]
+
+
+class TrainConfig(Config):
+    """Settings of the training loop; a model's config subclasses this and adds its own fields."""
+
+    epochs: int = Field(50, ge=1, description="most epochs to train")
+    batch_size: int = Field(4096, ge=1, description="training examples per optimiser step")
+    optimizer: OptimizerName = "adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0, description="the optimiser's L2 weight decay on every parameter")
+    patience: int | None = Field(
+        10, ge=1, description="stop after this many validations without improvement; None: never stop early"
+    )
+    eval_every: int = Field(1, ge=1, description="validate every this many epochs (and after the last one)")
+    monitor: str = Field("ndcg@10", description="validation metric to maximise, as 'metric@k'")
+    seed: int = 0
+    progress: bool = Field(True, description="tqdm bar on stderr (only when stderr is a terminal)")
+    log_path: str | None = Field(None, description="append one JSON line per epoch to this file")
+
+    @field_validator("monitor")
+    @classmethod
+    def _metric_at_k(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_]+@[1-9][0-9]*", value):
+            raise ValueError(f"monitor must look like 'ndcg@10', got {value!r}")
+        return value
+
+
+@runtime_checkable
+class Trainable(Protocol):
+    """What the :class:`Trainer` needs from a model (a ``torch.nn.Module`` provides the last four)."""
+
+    def batches(self, rng: np.random.Generator, batch_size: int) -> Iterable[Any]:
+        """One epoch of batches, in an order drawn from ``rng``."""
+
+    def loss(self, batch: Any) -> torch.Tensor:
+        """Scalar loss of one batch, to minimise."""
+
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> Any: ...
+
+    def train(self, mode: bool = True) -> Any: ...
+
+
+class Objective:
+    """Base for a :class:`Trainable` that pairs a network with its training data and loss.
+
+    Subclasses implement ``batches`` and ``loss``; parameters, state and train/eval mode are the network's.
+    """
+
+    def __init__(self, net: nn.Module) -> None:
+        self.net = net
+
+    def batches(self, rng: np.random.Generator, batch_size: int) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def loss(self, batch: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def parameters(self) -> Iterator[nn.Parameter]:
+        return self.net.parameters()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.net.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> Any:
+        return self.net.load_state_dict(state_dict)
+
+    def train(self, mode: bool = True) -> Any:
+        return self.net.train(mode)
+
+
+def make_optimizer(
+    name: OptimizerName, params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """The torch optimiser called ``name``."""
+    params = [p for p in params if p.requires_grad]
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed torch's global generator; return a numpy generator seeded with ``seed`` (for batches)."""
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+Validate = Callable[[], dict[str, float]]
+
+
+class Trainer:
+    """Runs ``config.epochs`` epochs of mini-batch training over a :class:`Trainable`.
+
+    After ``fit``: ``history`` holds one record per epoch (``epoch``, ``loss`` = mean batch loss, ``seconds``,
+    and the validation metrics of the epochs that were validated); ``best_epoch`` / ``best_score`` name the
+    epoch whose weights the model was left with (the last epoch when there was no validation).
+    """
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.history: list[dict[str, Any]] = []
+        self.best_epoch: int | None = None
+        self.best_score: float | None = None
+        self.stopped_early = False
+
+    def fit(self, model: Trainable, validate: Validate | None = None) -> list[dict[str, Any]]:
+        """Train ``model`` in place; ``validate()`` returns metrics including ``config.monitor``.
+
+        Without ``validate`` the model trains the full number of epochs and keeps its final weights.
+        """
+        cfg = self.config
+        rng = seed_everything(cfg.seed)
+        optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
+        self.history, self.best_epoch, self.best_score, self.stopped_early = [], None, None, False
+        best_state: dict[str, torch.Tensor] | None = None
+        stale = 0
+        log_file = Path(cfg.log_path).open("a") if cfg.log_path else None
+        bar = tqdm(
+            range(1, cfg.epochs + 1), desc="epochs", unit="epoch", file=sys.stderr,
+            disable=None if cfg.progress else True, leave=False,
+        )
+        try:
+            for epoch in bar:
+                start = time.perf_counter()
+                model.train(True)
+                total, steps = 0.0, 0
+                for batch in model.batches(rng, cfg.batch_size):
+                    loss = model.loss(batch)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    total += float(loss.detach())
+                    steps += 1
+                mean_loss = total / max(steps, 1)
+                if not math.isfinite(mean_loss):
+                    raise FloatingPointError(f"training loss is {mean_loss} at epoch {epoch}; try a lower lr")
+                record: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "seconds": time.perf_counter() - start}
+                if validate is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+                    model.train(False)
+                    with torch.no_grad():
+                        metrics = validate()
+                    if cfg.monitor not in metrics:
+                        raise KeyError(f"validation returned {sorted(metrics)}, not the monitored {cfg.monitor!r}")
+                    record.update({name: float(value) for name, value in metrics.items()})
+                    record["eval_seconds"] = time.perf_counter() - start - record["seconds"]
+                    score = float(metrics[cfg.monitor])
+                    if self.best_score is None or score > self.best_score:
+                        self.best_score, self.best_epoch, stale = score, epoch, 0
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    else:
+                        stale += 1
+                self.history.append(record)
+                log.info("epoch %s", record)
+                if log_file is not None:
+                    log_file.write(json.dumps(record) + "\n")
+                    log_file.flush()
+                postfix = {"loss": f"{mean_loss:.4f}"}
+                if self.best_score is not None:
+                    postfix[f"best {cfg.monitor}"] = f"{self.best_score:.4f}"
+                bar.set_postfix(postfix)
+                if cfg.patience is not None and stale >= cfg.patience:
+                    self.stopped_early = True
+                    break
+        finally:
+            bar.close()
+            if log_file is not None:
+                log_file.close()
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        else:
+            self.best_epoch = len(self.history)
+        model.train(False)
+        return self.history

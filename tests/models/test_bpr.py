@@ -1,0 +1,112 @@
+"""BPR matrix factorisation: learns a known block structure, is deterministic, saves and loads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydantic
+import pytest
+import torch
+
+from fathom.data.interactions import Interactions
+from fathom.models.base import NotFittedError, Recommender
+from fathom.models.bpr import BPRMF, BPRConfig
+from fathom.models.registry import get_model_class
+
+FAST = {"epochs": 40, "batch_size": 64, "lr": 0.02, "factors": 8, "progress": False}
+
+
+def two_blocks(n_users: int = 40, block: int = 10) -> tuple[Interactions, Interactions, np.ndarray]:
+    """Users 0..n/2-1 like items 0..block-1, the others items block..2*block-1.
+
+    Each user has every item of their block in train except one held-out item (test), so among the items a
+    user has not seen, the held-out one is the only one from their block. Returns (train, test, held_out).
+    """
+    rng = np.random.default_rng(0)
+    users, items, held = [], [], np.empty(n_users, np.int64)
+    for u in range(n_users):
+        mine = np.arange(block) + (0 if u < n_users // 2 else block)
+        held[u] = rng.choice(mine)
+        rest = mine[mine != held[u]]
+        users += [u] * len(rest)
+        items += list(rest)
+    train = Interactions.from_arrays(np.array(users), np.array(items), n_users, 2 * block)
+    test = Interactions.from_arrays(np.arange(n_users), held, n_users, 2 * block)
+    return train, test, held
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train, test, held = two_blocks()
+    return BPRMF(**FAST).fit(train), train, test, held
+
+
+def test_registry_and_defaults():
+    assert get_model_class("bpr") is BPRMF
+    cfg = BPRMF().config
+    assert cfg.factors == 64 and cfg.optimizer == "adam"
+    with pytest.raises(pydantic.ValidationError):
+        BPRMF(factor=8)
+
+
+def test_held_out_item_ranks_first(fitted):
+    model, train, _, held = fitted
+    ids, scores = model.recommend(np.arange(train.n_users), k=1, exclude=train)
+    np.testing.assert_array_equal(ids[:, 0], held)
+    assert model.meta["best_epoch"] == FAST["epochs"] and len(model.meta["history"]) == FAST["epochs"]
+
+
+def test_own_block_scores_higher_and_similar_items_share_a_block(fitted):
+    model, train, _, _ = fitted
+    scores = model.score(np.array([0, 39]))
+    assert scores.shape == (2, 20) and scores.dtype == np.float32
+    assert scores[0, :10].min() > scores[0, 10:].max()
+    assert scores[1, 10:].min() > scores[1, :10].max()
+    assert model.item_vectors().shape == (20, 8) and model.user_vectors().shape == (40, 8)
+    ids, _ = model.similar_items(np.array([0, 15]), k=3)
+    assert (ids[0] < 10).all() and (ids[1] >= 10).all()
+    np.testing.assert_allclose(scores, model.user_vectors()[[0, 39]] @ model.item_vectors().T, rtol=1e-5)
+
+
+def test_deterministic_given_the_seed():
+    train, _, _ = two_blocks()
+    cfg = {**FAST, "epochs": 3}
+    a, b = BPRMF(**cfg).fit(train), BPRMF(**cfg).fit(train)
+    np.testing.assert_array_equal(a.item_vectors(), b.item_vectors())
+    assert a.meta["history"][-1]["loss"] == b.meta["history"][-1]["loss"]
+    c = BPRMF(**{**cfg, "seed": 1}).fit(train)
+    assert not np.array_equal(a.item_vectors(), c.item_vectors())
+
+
+def test_fit_leaves_global_torch_rng_alone():
+    train, _, _ = two_blocks()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    BPRMF(**{**FAST, "epochs": 1}).fit(train)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_validation_keeps_the_best_epoch(fitted):
+    train, test, _ = two_blocks()
+    model = BPRMF(**{**FAST, "epochs": 6, "eval_every": 2}).fit(train, valid=test)
+    history = model.meta["history"]
+    validated = [r for r in history if "ndcg@10" in r]
+    assert [r["epoch"] for r in validated] == [2, 4, 6]
+    best = max(validated, key=lambda r: r["ndcg@10"])
+    assert model.meta["best_epoch"] == best["epoch"]
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    model, _, _, _ = fitted
+    model.save(tmp_path / "bpr")
+    loaded = Recommender.load(tmp_path / "bpr")
+    assert isinstance(loaded, BPRMF) and loaded.config == model.config
+    users = np.arange(40)
+    np.testing.assert_array_equal(loaded.score(users), model.score(users))
+    assert loaded.meta["history"] == model.meta["history"]
+
+
+def test_unfitted_model_refuses_to_score():
+    with pytest.raises(NotFittedError):
+        BPRMF().score(np.array([0]))
+    assert BPRConfig.from_json(BPRConfig(factors=16).to_json()).factors == 16

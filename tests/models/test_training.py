@@ -1,0 +1,208 @@
+"""The shared training loop, the losses and the negative sampler."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pydantic
+import pytest
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from fathom.data.interactions import Interactions
+from fathom.models.losses import bce_loss, bpr_loss, l2_penalty
+from fathom.models.sampling import NegativeSampler, sampled_batches
+from fathom.models.training import Objective, Trainable, TrainConfig, Trainer, make_optimizer
+
+
+class Quadratic(Objective):
+    """Fits w to a target by least squares on noisy batches drawn from the epoch's rng."""
+
+    def __init__(self, dim: int = 3, dropout: float = 0.0) -> None:
+        super().__init__(nn.Sequential(nn.Linear(dim, 1, bias=False), nn.Dropout(dropout)))
+        nn.init.zeros_(self.net[0].weight)
+        self.target = torch.arange(1.0, dim + 1)
+
+    def batches(self, rng: np.random.Generator, batch_size: int):
+        for _ in range(4):
+            x = torch.from_numpy(rng.normal(size=(batch_size, len(self.target))).astype(np.float32))
+            yield x, x @ self.target
+
+    def loss(self, batch) -> torch.Tensor:
+        x, y = batch
+        return (self.net(x).squeeze(-1) - y).pow(2).mean()
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.net[0].weight.detach().clone()[0]
+
+
+def config(**kw) -> TrainConfig:
+    base = {"epochs": 5, "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "progress": False}
+    return TrainConfig(**{**base, **kw})
+
+
+# -- config and optimisers -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, cls",
+    [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adagrad", torch.optim.Adagrad),
+     ("rmsprop", torch.optim.RMSprop)],
+)
+def test_optimizer_by_name(name, cls):
+    param = nn.Parameter(torch.zeros(2))
+    opt = make_optimizer(name, [param], lr=0.1, weight_decay=0.01)
+    assert type(opt) is cls
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_config_rejects_unknown_optimizer_and_bad_monitor():
+    with pytest.raises(pydantic.ValidationError):
+        TrainConfig(optimizer="adamw")
+    with pytest.raises(pydantic.ValidationError):
+        TrainConfig(monitor="ndcg")
+    with pytest.raises(pydantic.ValidationError):
+        TrainConfig(epoch=3)  # typo
+    cfg = TrainConfig(lr=0.5, patience=None)
+    assert TrainConfig.from_json(cfg.to_json()) == cfg
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.05), ("adam", 0.1), ("adagrad", 0.5), ("rmsprop", 0.05)])
+def test_each_optimizer_solves_a_least_squares_problem(optimizer, lr):
+    model = Quadratic()
+    assert isinstance(model, Trainable)
+    Trainer(config(epochs=40, optimizer=optimizer, lr=lr)).fit(model)
+    np.testing.assert_allclose(model.weight.numpy(), [1.0, 2.0, 3.0], atol=0.1)
+
+
+# -- history, early stopping, best state ----------------------------------------------------------------
+def test_history_without_validation_runs_every_epoch(tmp_path):
+    log = tmp_path / "train.jsonl"
+    trainer = Trainer(config(epochs=4, log_path=str(log)))
+    history = trainer.fit(Quadratic())
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    assert all(set(r) == {"epoch", "loss", "seconds"} for r in history)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert trainer.best_epoch == 4 and not trainer.stopped_early
+    assert [json.loads(line) for line in log.read_text().splitlines()] == history
+
+
+def test_early_stopping_restores_the_best_epoch():
+    model = Quadratic()
+    scores = iter([0.1, 0.3, 0.5, 0.4, 0.45, 0.2, 0.9])  # best at epoch 3, then 2 worse -> stop at 5
+    weights: dict[int, torch.Tensor] = {}
+
+    def validate():
+        weights[len(weights) + 1] = model.weight
+        return {"ndcg@10": next(scores), "recall@10": 0.0}
+
+    trainer = Trainer(config(epochs=7, patience=2))
+    history = trainer.fit(model, validate)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
+    assert [r["ndcg@10"] for r in history] == [0.1, 0.3, 0.5, 0.4, 0.45]
+    assert trainer.stopped_early and trainer.best_epoch == 3 and trainer.best_score == 0.5
+    torch.testing.assert_close(model.weight, weights[3])
+    assert not torch.equal(model.weight, weights[5])
+
+
+def test_eval_every_validates_periodically_and_after_the_last_epoch():
+    calls = []
+
+    def validate():
+        calls.append(1)
+        return {"hit@5": float(len(calls))}
+
+    history = Trainer(config(epochs=7, eval_every=3, monitor="hit@5", patience=None)).fit(Quadratic(), validate)
+    assert [r["epoch"] for r in history if "hit@5" in r] == [3, 6, 7]
+
+
+def test_monitored_metric_must_be_returned():
+    with pytest.raises(KeyError, match="ndcg@10"):
+        Trainer(config()).fit(Quadratic(), lambda: {"recall@10": 0.5})
+
+
+def test_diverging_loss_raises():
+    with pytest.raises(FloatingPointError):
+        Trainer(config(epochs=30, lr=10.0)).fit(Quadratic())
+
+
+def test_same_seed_same_weights_other_seed_differs():
+    def run(seed):
+        model = Quadratic(dropout=0.3)
+        history = Trainer(config(epochs=3, seed=seed)).fit(model)
+        return model.weight, [r["loss"] for r in history]
+
+    (w1, l1), (w2, l2), (w3, _) = run(7), run(7), run(8)
+    assert torch.equal(w1, w2) and l1 == l2
+    assert not torch.equal(w1, w3)
+
+
+# -- losses ----------------------------------------------------------------------------------------------
+def test_bpr_loss_by_hand():
+    pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 0.0])
+    expected = (math.log(1 + math.exp(-2.0)) + math.log(2.0)) / 2
+    assert bpr_loss(pos, neg).item() == pytest.approx(expected, rel=1e-6)
+    # (B, k) negatives: each positive against each of its negatives
+    neg2 = torch.tensor([[0.0, 2.0], [1.0, -1.0]])
+    expected2 = (math.log(1 + math.exp(-2)) + math.log(2) + math.log(1 + math.e) + math.log(1 + math.exp(-1))) / 4
+    assert bpr_loss(pos, neg2).item() == pytest.approx(expected2, rel=1e-6)
+    assert bpr_loss(torch.tensor([100.0]), torch.tensor([-100.0])).item() == pytest.approx(0.0, abs=1e-30)
+    assert math.isfinite(bpr_loss(torch.tensor([-100.0]), torch.tensor([100.0])).item())
+
+
+def test_bce_loss_by_hand():
+    pos, neg = torch.tensor([0.0]), torch.tensor([[0.0, math.log(3.0)]])
+    # -log sigmoid(0) = log 2 ; -log(1 - sigmoid(0)) = log 2 ; -log(1 - sigmoid(log 3)) = log 4
+    assert bce_loss(pos, neg).item() == pytest.approx(4 * math.log(2) / 3, rel=1e-6)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor([1.5, -0.5, 2.0]), torch.tensor([1.0, 0.0, 0.0])
+    )
+    assert bce_loss(torch.tensor([1.5]), torch.tensor([-0.5, 2.0])).item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def test_l2_penalty_is_per_row():
+    a, b = torch.ones(4, 2), torch.full((4, 1), 2.0)
+    assert l2_penalty(a, b).item() == pytest.approx((8 + 16) / 4)
+
+
+# -- negative sampling -----------------------------------------------------------------------------------
+def test_sampler_never_returns_a_positive():
+    rng = np.random.default_rng(0)
+    dense = rng.random((30, 12)) < 0.6
+    dense[0] = True
+    dense[0, 5] = False  # user 0 has exactly one negative: item 5
+    dense[1] = True  # user 1 has none
+    dense[2] = False  # user 2 has every item as a negative
+    positives = sp.csr_matrix(dense.astype(np.float32))
+    sampler = NegativeSampler(positives)
+    users = np.repeat(np.arange(30), 200)
+    negs = sampler.sample(users, 3, rng)  # (6000, 3)
+    assert negs.shape == (6000, 3) and negs.dtype == np.int64
+    assert ((negs >= 0) & (negs < 12)).all()
+    seen = dense[users[:, None], negs]
+    assert not seen[users != 1].any()
+    assert set(negs[users == 0].ravel()) == {5}
+    for u in range(2, 30):  # every negative of a user gets drawn
+        assert set(negs[users == u].ravel()) == set(np.flatnonzero(~dense[u]))
+    np.testing.assert_array_equal(sampler.is_positive(np.array([0, 0, 1]), np.array([5, 4, 5])), [False, True, True])
+
+
+def test_sampler_exact_fallback_after_rejection_rounds():
+    dense = np.ones((2, 1000), bool)
+    dense[:, 999] = False
+    sampler = NegativeSampler(sp.csr_matrix(dense.astype(np.float32)), max_rounds=1)
+    negs = sampler.sample(np.array([0, 1, 0]), 4, np.random.default_rng(1))
+    assert (negs == 999).all()
+
+
+def test_sampled_batches_cover_every_pair_once():
+    inter = Interactions.from_arrays(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 2, 0, 3, 4]), 3, 6)
+    batches = list(sampled_batches(inter, NegativeSampler(inter), np.random.default_rng(0), 4, n_neg=2))
+    assert [len(b[0]) for b in batches] == [4, 2]
+    users = torch.cat([b[0] for b in batches]).numpy()
+    items = torch.cat([b[1] for b in batches]).numpy()
+    negs = torch.cat([b[2] for b in batches]).numpy()  # (6, 2)
+    assert sorted(zip(users, items, strict=True)) == sorted(zip(inter.user, inter.item, strict=True))
+    assert not inter.csr().toarray()[users[:, None], negs].any()
