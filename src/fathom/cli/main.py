@@ -17,6 +17,8 @@ COMMANDS = {
     "evaluate": ("fathom.cli.evaluate", "evaluate a saved model on its test split (full ranking)"),
     "recommend": ("fathom.cli.recommend", "top-k recommendations for a user of a saved model"),
     "similar": ("fathom.cli.similar", "items most similar to an item, from a saved model"),
+    "search": ("fathom.cli.search", "search a catalogue index (BM25 + dense + fusion) with filters and facets"),
+    "search-eval": ("fathom.cli.search_eval", "evaluate search methods on a BEIR-format test collection"),
     "tune": ("fathom.cli.tune", "search a model's settings on the validation split, write the best config"),
     "benchmark": ("fathom.cli.benchmark", "run a benchmark protocol and print its table"),
 }

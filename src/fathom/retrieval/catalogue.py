@@ -1,0 +1,114 @@
+"""Read a catalogue file (JSONL or CSV) into :class:`Document` objects and build a :class:`SearchIndex`.
+
+Column roles, unless given explicitly: the id column is ``id`` (else ``_id``, ``item_id``); text fields are
+the title-like columns (``title``, ``name``; weight 2) and description-like ones (``text``, ``description``,
+``body``, ``summary``; weight 1); other string columns (and lists of strings) are categorical, with
+``list_sep`` splitting a CSV cell into several values (``Comedy|Drama``); number columns are numeric.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from fathom.retrieval.search_index import Document, SearchIndex, SearchIndexConfig
+
+ID_COLUMNS = ("id", "_id", "item_id", "doc_id")
+TITLE_COLUMNS = ("title", "name")
+TEXT_COLUMNS = ("text", "description", "body", "summary", "abstract")
+
+
+def read_rows(path: str | Path) -> list[dict]:
+    """Rows of a ``.jsonl`` / ``.json`` (list) / ``.csv`` / ``.tsv`` file."""
+    path = Path(path)
+    if path.suffix in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    if path.suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: a .json catalogue must hold a list of objects")
+        return data
+    if path.suffix in (".csv", ".tsv"):
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    raise ValueError(f"{path}: unsupported catalogue format (use .jsonl, .json, .csv or .tsv)")
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def infer_text_fields(columns: Iterable[str]) -> dict[str, float]:
+    """Text fields and weights from column names: title-like 2.0, description-like 1.0."""
+    cols = list(columns)
+    out = {c: 2.0 for c in cols if c.lower() in TITLE_COLUMNS}
+    out.update({c: 1.0 for c in cols if c.lower() in TEXT_COLUMNS})
+    if not out:
+        raise ValueError(f"no text column among {cols}; name one with --text-fields")
+    return out
+
+
+def rows_to_documents(
+    rows: Sequence[Mapping],
+    text_fields: Sequence[str],
+    id_field: str | None = None,
+    categorical: Sequence[str] | None = None,
+    numeric: Sequence[str] | None = None,
+    list_sep: str = "|",
+) -> list[Document]:
+    """Documents from rows; ``categorical`` / ``numeric`` None means infer from the values."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    id_field = id_field or next((c for c in ID_COLUMNS if c in columns), None)
+    if id_field is None:
+        raise ValueError(f"no id column among {columns}; name one with --id-field")
+    rest = [c for c in columns if c != id_field and c not in text_fields]
+    if numeric is None:
+        numeric = [c for c in rest if all(_number(r.get(c)) is not None for r in rows if r.get(c) not in (None, ""))]
+    if categorical is None:
+        categorical = [c for c in rest if c not in numeric]
+    docs = []
+    for r in rows:
+        cats: dict[str, str | list[str]] = {}
+        for c in categorical:
+            v = r.get(c)
+            if v in (None, ""):
+                continue
+            cats[c] = [str(x) for x in v] if isinstance(v, list) else [s.strip() for s in str(v).split(list_sep)]
+        nums = {c: x for c in numeric if (x := _number(r.get(c))) is not None}
+        fields = {f: str(r.get(f) or "") for f in text_fields}
+        docs.append(Document(id=str(r[id_field]), fields=fields, categorical=cats, numeric=nums))
+    return docs
+
+
+def build_catalogue_index(
+    path: str | Path,
+    config: SearchIndexConfig | None = None,
+    text_fields: Mapping[str, float] | None = None,
+    id_field: str | None = None,
+    list_sep: str = "|",
+    progress: bool = False,
+) -> SearchIndex:
+    """Read ``path`` and index it; text fields and weights are inferred unless ``text_fields`` is given."""
+    rows = read_rows(path)
+    if not rows:
+        raise ValueError(f"{path}: empty catalogue")
+    fields = dict(text_fields) if text_fields else infer_text_fields(rows[0])
+    config = config or SearchIndexConfig()
+    config = config.replace(lexical={**config.lexical.to_dict(), "field_weights": fields})
+    index = SearchIndex(config)
+    index.add(rows_to_documents(rows, list(fields), id_field, list_sep=list_sep), progress=progress)
+    return index

