@@ -1,0 +1,203 @@
+"""RecBole's "ml-1m seq" protocol for next-item recommendation, and a runner for it.
+
+The protocol, as RecBole 1.2.1 runs sequential models on MovieLens-1M:
+
+- Data: ratings >= 3 kept, then users and items with fewer than 10 rows removed (iteratively), as the general
+  protocol. Every kept rating is a positive.
+- Split: chronological leave-one-out per user. Each user's rows are ordered by timestamp; rows with equal
+  timestamps keep their order in the input file (RecBole sorts with a stable sort, so does Fathom). The last row
+  is the test item, the one before it the validation item, the rest is training.
+- Inputs: the validation item is predicted from the training sequence, the test item from the training sequence
+  followed by the validation item; either way only the last ``max_len`` = 50 items are seen.
+- Ranking: full ranking over all items. Items the user has already seen are NOT removed: RecBole's
+  ``FullSortEvalDataLoader`` returns no history index for sequential models (``history_index is None``), so
+  only its padding item is masked and repeat consumption is allowed. Here ``exclude=()`` does the same.
+- Metrics: Recall, MRR, NDCG, Hit and Precision at 10, means over users; model selection and early stopping on
+  validation NDCG@10 (RecBole's default ``valid_metric`` is MRR@10).
+
+A sequential model (a :class:`~fathom.models.sequence.SequentialRecommender`) is scored on the test item through
+``model.with_history(valid)``. Any other Recommender is scored as fitted (its view of the user is the training
+data), which is what a non-sequential baseline has in this protocol.
+
+Run it from the command line: ``python -m fathom.evaluate.sequential [--quick] [--configs DIR] [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fathom.data.interactions import Interactions
+from fathom.data.prepare import PrepareConfig, PreparedData
+from fathom.data.splits import Split, split_leave_one_out
+from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, PeakMemory
+from fathom.evaluate.ranking import evaluate_ranking
+from fathom.models.base import Recommender
+from fathom.models.registry import get_model_class
+
+MAX_LEN = 50
+#: RecBole 1.2.1 leaderboard, ml-1m sequential, test NDCG@10
+PUBLISHED_NDCG10: dict[str, float] = {"SASRec": 0.1286, "GRU4Rec": 0.1545, "RepeatNet (best)": 0.1662}
+#: RecBole's seconds per training epoch, measured on the CPU Fathom is developed on
+RECBOLE_SECONDS_PER_EPOCH: dict[str, float] = {"SASRec": 1714.0, "GRU4Rec": 309.0}
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "configs"
+
+
+def seq_prepare_config() -> PrepareConfig:
+    """Ratings >= 3, 10-core users and items, chronological leave-one-out (last: test, second last: valid)."""
+    return PrepareConfig(
+        min_rating=3.0, dedupe="none", user_core=10, item_core=10, split="loo", ratios=(0.8, 0.1, 0.1)
+    )
+
+
+def seq_split(inter: Interactions) -> Split:
+    """Per user by time: last row to test, the one before to valid, the rest to train (ties: input order)."""
+    return split_leave_one_out(inter, valid=True)
+
+
+def prepare_ml1m_seq(quick: bool = False, quick_users: int = 1000) -> PreparedData:
+    """MovieLens-1M prepared for the protocol; ``quick`` keeps only the first ``quick_users`` users' rows."""
+    from fathom.data.prepare import prepare
+    from fathom.data.sources import load_builtin
+
+    data = prepare(load_builtin("movielens-1m"), seq_prepare_config())
+    if quick:
+        for part in ("train", "valid", "test"):
+            inter = getattr(data, part)
+            setattr(data, part, inter.subset(inter.user < quick_users))
+    return data
+
+
+def evaluate_next_item(
+    model: Recommender, target: Interactions, ks: Sequence[int] = (10,), metrics: Sequence[str] = DEFAULT_METRICS
+) -> dict[str, float]:
+    """Full-ranking metrics of ``model`` on the next items ``target``, nothing excluded (repeats allowed)."""
+    return evaluate_ranking(model, target, exclude=(), ks=ks, metrics=metrics)
+
+
+def for_test(model: Recommender, valid: Interactions) -> Recommender:
+    """The model that ranks the test item: a sequential model with ``valid`` appended to its histories."""
+    with_history = getattr(model, "with_history", None)
+    return with_history(valid) if callable(with_history) else model
+
+
+def load_seq_specs(folder: str | Path = CONFIG_DIR) -> list[ModelSpec]:
+    """One ModelSpec per ``ml1m_seq_<model>.json`` in ``folder``: {"model", "label", "config"} -> one candidate."""
+    specs = []
+    for path in sorted(Path(folder).glob("ml1m_seq_*.json")):
+        spec = json.loads(path.read_text())
+        specs.append(ModelSpec(spec["model"], [spec["config"]], label=spec.get("label")))
+    return specs
+
+
+def _quick_settings(model: str, settings: dict[str, Any]) -> dict[str, Any]:
+    fields = get_model_class(model).Config.model_fields
+    quick = {"epochs": 2, "progress": False}
+    return {**settings, **{k: v for k, v in quick.items() if k in fields}}
+
+
+def run_seq_protocol(
+    models: Sequence[ModelSpec | str] | None = None,
+    quick: bool = False,
+    data: PreparedData | None = None,
+    ks: Sequence[int] = (10,),
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    select_on: str = "ndcg@10",
+    log: Callable[[str], None] = print,
+) -> list[ModelResult]:
+    """Prepare MovieLens-1M for the protocol, fit each model (early stopping and the choice among its grid on
+    validation ``select_on``), and score the chosen one on the test items.
+
+    models: ModelSpecs (a grid of settings each) or registry names (defaults); None: the tuned configs in
+    ``benchmarks/configs/ml1m_seq_*.json``. quick: the first 1,000 users and 2 epochs per model (a smoke run).
+    data: an already prepared data set instead of MovieLens-1M. Returns one ModelResult per model: test and
+    validation metrics, fit seconds, seconds per epoch, epochs run, peak memory (MB above the start).
+    """
+    specs = [ModelSpec(m) if isinstance(m, str) else m for m in (models if models is not None else load_seq_specs())]
+    data = data if data is not None else prepare_ml1m_seq(quick)
+    train, valid, test = data.train, data.valid, data.test
+    results = []
+    for spec in specs:
+        best: tuple[float, Recommender, dict, float, float] | None = None
+        candidates = []
+        for settings in spec.grid:
+            settings = _quick_settings(spec.model, settings) if quick else settings
+            with PeakMemory() as mem:
+                start = time.perf_counter()
+                model = get_model_class(spec.model)(**settings).fit(train, valid)
+                fit_seconds = time.perf_counter() - start
+                valid_metrics = evaluate_next_item(model, valid, ks, metrics)
+            score = valid_metrics[select_on]
+            candidates.append({"settings": settings, f"valid {select_on}": round(score, 5)})
+            log(f"  {spec.title} {settings or 'defaults'}: valid {select_on} {score:.4f} (fit {fit_seconds:.1f}s)")
+            if best is None or score > best[0]:
+                best = (score, model, valid_metrics, fit_seconds, mem.peak_mb)
+        assert best is not None
+        _, model, valid_metrics, fit_seconds, peak = best
+        start = time.perf_counter()
+        test_metrics = evaluate_next_item(for_test(model, valid), test, ks, metrics)
+        eval_seconds = time.perf_counter() - start
+        history = list(model.meta.get("history", []))
+        per_epoch, epochs = _epoch_stats(history)
+        results.append(
+            ModelResult(
+                label=spec.title, model=spec.model, config=model.config.to_dict(), valid=valid_metrics,
+                test=test_metrics, fit_seconds=fit_seconds, seconds_per_epoch=per_epoch, epochs=epochs,
+                eval_seconds=eval_seconds, peak_memory_mb=peak, history=history, candidates=candidates,
+            )
+        )
+        log(f"{spec.title}: test ndcg@10 {test_metrics.get('ndcg@10', float('nan')):.4f}, "
+            f"{epochs} epochs at {per_epoch or 0:.1f} s, best epoch {model.meta.get('best_epoch')}")
+    return results
+
+
+def _epoch_stats(history: list[dict[str, Any]]) -> tuple[float | None, int | None]:
+    seconds = [h["seconds"] for h in history if "seconds" in h]
+    return (float(np.mean(seconds)), len(seconds)) if seconds else (None, None)
+
+
+def _best_epoch(history: list[dict[str, Any]], monitor: str = "ndcg@10") -> int | None:
+    scored = [h for h in history if monitor in h]
+    return max(scored, key=lambda h: h[monitor])["epoch"] if scored else None
+
+
+def result_rows(results: Sequence[ModelResult]) -> list[dict[str, Any]]:
+    """One table row per model, with RecBole's published NDCG@10 and s/epoch beside ours where known."""
+    rows = []
+    for r in results:
+        row: dict[str, Any] = {"model": r.label}
+        row |= {k: round(v, 4) for k, v in r.test.items() if k != "n_users"}
+        row["RecBole ndcg@10"] = PUBLISHED_NDCG10.get(r.label)
+        row["epochs"], row["best epoch"] = r.epochs, _best_epoch(r.history)
+        row["s/epoch"] = None if r.seconds_per_epoch is None else round(r.seconds_per_epoch, 1)
+        row["RecBole s/epoch"] = RECBOLE_SECONDS_PER_EPOCH.get(r.label)
+        row["peak MB"] = round(r.peak_memory_mb)
+        rows.append(row)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="RecBole 'ml-1m seq' protocol: SASRec and GRU4Rec")
+    parser.add_argument("--quick", action="store_true", help="1,000 users, 2 epochs: a fast smoke run")
+    parser.add_argument("--configs", default=str(CONFIG_DIR), help="folder of ml1m_seq_<model>.json")
+    parser.add_argument("--out", help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    results = run_seq_protocol(load_seq_specs(args.configs), quick=args.quick)
+    rows = result_rows(results)
+    for row in rows:
+        print(json.dumps(row))
+    if args.out:
+        out = {"protocol": "ml1m-seq", "quick": args.quick, "rows": rows,
+               "results": [{**r.__dict__, "history": r.history} for r in results]}
+        Path(args.out).write_text(json.dumps(out, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()

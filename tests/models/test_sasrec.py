@@ -1,0 +1,66 @@
+"""SASRec: conformance, a known answer on a deterministic cycle, causality of the attention mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fathom.models.sasrec import SASRec, SASRecConfig, SASRecNet
+from tests.models.conformance import RecommenderConformance
+from tests.models.test_sequence import cycle_data
+
+TINY = {"max_len": 12, "factors": 16, "n_blocks": 1, "n_heads": 2, "ffn_size": 32, "dropout": 0.1,
+        "batch_size": 16, "lr": 1e-2, "progress": False}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks run fastest on one thread
+    yield
+    torch.set_num_threads(before)
+
+
+class TestSASRecConformance(RecommenderConformance):
+    """The conformance data have timestamps all 0: sequences are the input order."""
+
+    model_name = "sasrec"
+    config = {**TINY, "epochs": 30, "patience": None}
+
+
+def test_predicts_the_next_item_of_a_cycle():
+    train, answer = cycle_data()
+    model = SASRec(**{**TINY, "max_len": 6, "dropout": 0.0, "lr": 2e-2}, epochs=40, patience=None).fit(train)
+    ids, _ = model.recommend(np.arange(train.n_users), k=1)
+    assert (ids[:, 0] == answer).mean() >= 0.95
+    assert model.score_sequences([[7, 8, 9]])[0].argmax() == 10
+    assert model.score_sequences([[11]])[0].argmax() == 0  # the cycle wraps around
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2])
+def test_a_later_position_never_changes_an_earlier_output(n_blocks):
+    torch.manual_seed(0)
+    net = SASRecNet(30, SASRecConfig(max_len=8, factors=16, n_blocks=n_blocks, n_heads=2, ffn_size=16)).eval()
+    seqs = torch.randint(1, 31, (4, 8))
+    seqs[0, :3] = 0  # left padding
+    with torch.no_grad():
+        base = net(seqs)  # (4, 8, 16)
+        for t in range(8):
+            changed = seqs.clone()
+            changed[:, t] = changed[:, t] % 30 + 1  # another real item at position t
+            out = net(changed)
+            torch.testing.assert_close(out[:, :t], base[:, :t], rtol=0, atol=1e-6)
+            assert (out[1:, t:] - base[1:, t:]).abs().amax() > 1e-4  # ... while it does change the rest
+
+
+def test_padding_does_not_leak_into_real_positions():
+    torch.manual_seed(0)
+    net = SASRecNet(30, SASRecConfig(max_len=6, factors=16, n_blocks=2, n_heads=2, ffn_size=16)).eval()
+    short = torch.tensor([[0, 0, 0, 5, 6, 7]])
+    with torch.no_grad():
+        out = net(short)
+        assert torch.isfinite(net(torch.zeros(1, 6, dtype=torch.long))).all()  # an empty sequence is finite
+        # a real position's state depends on its items and positions only, not on what the padding would hold
+        net.item_emb.weight.data[0] = 1.0
+        torch.testing.assert_close(net(short)[:, 3:], out[:, 3:])
