@@ -12,7 +12,10 @@ from fathom.models.base import NotFittedError, Recommender
 from fathom.models.bpr import BPRMF, BPRConfig
 from fathom.models.registry import get_model_class
 
-FAST = {"epochs": 40, "batch_size": 64, "lr": 0.02, "factors": 8, "progress": False}
+FAST = {
+    "epochs": 10, "batch_size": 128, "lr": 0.1, "factors": 8, "init_std": 0.1, "reg": 0.0, "n_neg": 1,
+    "progress": False,
+}
 
 
 def two_blocks(n_users: int = 40, block: int = 10) -> tuple[Interactions, Interactions, np.ndarray]:

@@ -13,7 +13,7 @@ from fathom.models.neumf import NeuMF, NeuMFConfig, NeuMFNet
 from fathom.models.registry import get_model_class
 
 FAST = {
-    "epochs": 30, "batch_size": 64, "lr": 0.01, "gmf_factors": 8, "mlp_factors": 8, "layers": (16, 8),
+    "epochs": 10, "batch_size": 128, "lr": 0.03, "gmf_factors": 8, "mlp_factors": 8, "layers": (16, 8),
     "neg_ratio": 2, "init_std": 0.1, "progress": False,
 }
 

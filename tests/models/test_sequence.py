@@ -76,6 +76,20 @@ def test_training_windows_cover_every_transition_once():
     assert (targets[0] == inputs[0]).all()  # consecutive items: target = input item + 1 = shifted input
 
 
+def test_overlapping_windows_keep_context_and_still_cover_each_transition_once():
+    seqs = Sequences.from_lists([list(range(10)), [20, 21, 22]])
+    inputs, targets = training_windows(seqs, 4, "all", np.random.default_rng(0), stride=2)
+    # user 0: windows end at 10, 8, 6, 4, 2 (ceil(9 / 2) = 5); user 1: one window
+    assert inputs.tolist()[:5] == [[6, 7, 8, 9], [4, 5, 6, 7], [2, 3, 4, 5], [0, 1, 2, 3], [0, 0, 0, 1]]
+    assert targets.tolist()[:5] == [[-1, -1, 8, 9], [-1, -1, 6, 7], [-1, -1, 4, 5], [-1, -1, 2, 3], [-1, -1, -1, 1]]
+    pairs = sorted((int(i) - 1, int(t)) for i, t in zip(inputs.ravel(), targets.ravel(), strict=True) if t >= 0)
+    assert pairs == sorted([(a, a + 1) for a in range(9)] + [(20, 21), (21, 22)])
+    prefixes, prefix_targets = training_windows(seqs, 4, "all", np.random.default_rng(0), stride=1)
+    assert len(prefixes) == 11 and ((prefix_targets >= 0).sum(axis=1) == 1).all()  # RecBole: one per prefix
+    with pytest.raises(ValueError, match="stride"):
+        SASRec(max_len=4, stride=5)
+
+
 # -- losses ----------------------------------------------------------------------------------------------------
 def test_softmax_loss_is_cross_entropy_and_sampled_softmax_over_everything_equals_it():
     g = torch.Generator().manual_seed(0)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from fathom.data.interactions import Interactions
-from fathom.models.losses import bce_loss, bpr_loss, l2_penalty
+from fathom.models.losses import bce_loss, bpr_loss, bpr_mf_loss, l2_penalty
 from fathom.models.sampling import NegativeSampler, sampled_batches
 from fathom.models.training import Objective, Trainable, TrainConfig, Trainer, make_optimizer
 
@@ -168,7 +168,8 @@ def test_l2_penalty_is_per_row():
 
 
 # -- negative sampling -----------------------------------------------------------------------------------
-def test_sampler_never_returns_a_positive():
+@pytest.mark.parametrize("bitmap_limit", [1 << 20, 0])  # bitmap look-up, binary search
+def test_sampler_never_returns_a_positive(bitmap_limit):
     rng = np.random.default_rng(0)
     dense = rng.random((30, 12)) < 0.6
     dense[0] = True
@@ -176,7 +177,8 @@ def test_sampler_never_returns_a_positive():
     dense[1] = True  # user 1 has none
     dense[2] = False  # user 2 has every item as a negative
     positives = sp.csr_matrix(dense.astype(np.float32))
-    sampler = NegativeSampler(positives)
+    sampler = NegativeSampler(positives, bitmap_limit=bitmap_limit)
+    assert (sampler.bitmap is None) == (bitmap_limit == 0)
     users = np.repeat(np.arange(30), 200)
     negs = sampler.sample(users, 3, rng)  # (6000, 3)
     assert negs.shape == (6000, 3) and negs.dtype == np.int64
@@ -206,3 +208,21 @@ def test_sampled_batches_cover_every_pair_once():
     negs = torch.cat([b[2] for b in batches]).numpy()  # (6, 2)
     assert sorted(zip(users, items, strict=True)) == sorted(zip(inter.user, inter.item, strict=True))
     assert not inter.csr().toarray()[users[:, None], negs].any()
+
+
+def test_fused_bpr_mf_loss_matches_autograd():
+    gen = torch.Generator().manual_seed(0)
+    uw = torch.randn(7, 4, dtype=torch.float64, generator=gen, requires_grad=True)
+    iw = torch.randn(9, 4, dtype=torch.float64, generator=gen, requires_grad=True)
+    users = torch.tensor([0, 3, 3, 6])
+    items = torch.tensor([[1, 2, 8], [0, 0, 5], [4, 1, 2], [8, 7, 6]])  # positive, then 2 negatives
+    for reg in (0.0, 0.3):
+        fused = bpr_mf_loss(uw, iw, users, items, reg)
+        u, v = uw[users], iw[items]
+        x = (v * u[:, None]).sum(-1)
+        plain = bpr_loss(x[:, 0], x[:, 1:]) + reg * l2_penalty(u, v)
+        torch.testing.assert_close(fused, plain)
+        g_fused = torch.autograd.grad(fused, (uw, iw))
+        g_plain = torch.autograd.grad(plain, (uw, iw))
+        torch.testing.assert_close(g_fused, g_plain)
+        assert torch.autograd.gradcheck(lambda a, b, r=reg: bpr_mf_loss(a, b, users, items, r), (uw, iw))

@@ -13,7 +13,7 @@ from pydantic import Field
 from torch import nn
 
 from fathom.data.interactions import Interactions
-from fathom.models.losses import bpr_loss, l2_penalty
+from fathom.models.losses import bpr_mf_loss
 from fathom.models.sampling import NegativeSampler, sampled_batches
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, OptimizerName
@@ -56,13 +56,8 @@ class _BPRObjective(Objective):
 
     def loss(self, batch) -> torch.Tensor:
         users, pos, neg = batch  # (B,), (B,), (B, k)
-        u = self.net.user(users)  # (B, d)
-        items = self.net.item(torch.cat([pos.unsqueeze(1), neg], dim=1))  # (B, 1 + k, d)
-        scores = (items * u.unsqueeze(1)).sum(-1)  # (B, 1 + k); faster than bmm for such thin products
-        loss = bpr_loss(scores[:, 0], scores[:, 1:])
-        if self.config.reg > 0:
-            loss = loss + self.config.reg * l2_penalty(u, items)
-        return loss
+        items = torch.cat([pos.unsqueeze(1), neg], dim=1)  # (B, 1 + k)
+        return bpr_mf_loss(self.net.user.weight, self.net.item.weight, users, items, self.config.reg)
 
 
 class BPRMF(TorchRecommender):

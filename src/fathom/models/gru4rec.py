@@ -5,8 +5,9 @@ a linear projection back to the embedding size; the state after item t scores th
 product with the same item embedding table (as RecBole's GRU4Rec).
 
 Training is the shared scheme of :mod:`fathom.models.sequence`: windows of ``max_len + 1`` items per user with
-the loss at every position at once, full-catalogue cross-entropy by default (the paper's session-parallel
-mini-batches with BPR / TOP1 over in-batch negatives are available as ``loss="bpr"``, ``negatives="in_batch"``).
+the loss at every position at once (or, with ``stride`` < ``max_len``, at the last ``stride`` positions),
+full-catalogue cross-entropy by default (the paper's session-parallel mini-batches with BPR / TOP1 over in-batch
+negatives are available as ``loss="bpr"``, ``negatives="in_batch"``).
 Sequences are left-padded with id 0, whose embedding is zero; the GRU reads the padding before the items.
 """
 

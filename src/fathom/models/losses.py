@@ -32,3 +32,55 @@ def l2_penalty(*tensors: torch.Tensor) -> torch.Tensor:
     With per-example tensors (B, ...) this is the L2 norm squared per training example.
     """
     return sum(t.pow(2).sum() for t in tensors) / tensors[0].shape[0]
+
+
+class _BPRMFLoss(torch.autograd.Function):
+    """BPR + per-example L2 for dot-product embeddings, with a hand-written backward.
+
+    Autograd would build a dozen broadcast products per step; the gradient here is written out once:
+    with x_bc = <u_b, v_bc> for the positive (c = 0) and negatives (c >= 1), d = x_bc - x_b0 and
+    s = sigmoid(d) / (B k): dL/dx_bc = s_bc for c >= 1 and -sum_c s_bc for c = 0.
+    """
+
+    @staticmethod
+    def forward(ctx, user_weight, item_weight, users, items, reg):
+        b, width = items.shape
+        u = user_weight.index_select(0, users)  # (B, d)
+        v = item_weight.index_select(0, items.reshape(-1)).view(b, width, -1)  # (B, 1 + k, d)
+        x = torch.bmm(v, u.unsqueeze(-1)).squeeze(-1)  # (B, 1 + k)
+        diff = x[:, 1:] - x[:, :1]  # (B, k)
+        loss = F.softplus(diff).mean()
+        if reg > 0:
+            flat_u, flat_v = u.reshape(-1), v.reshape(-1)
+            loss = loss + reg * (flat_u.dot(flat_u) + flat_v.dot(flat_v)) / b
+        ctx.save_for_backward(u, v, diff, users, items)
+        ctx.reg, ctx.n_users, ctx.n_items = reg, user_weight.shape[0], item_weight.shape[0]
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        u, v, diff, users, items = ctx.saved_tensors
+        b, k = diff.shape
+        s = torch.sigmoid(diff) * (grad_out / (b * k))  # (B, k)
+        dx = torch.cat([-s.sum(1, keepdim=True), s], dim=1).unsqueeze(-1)  # (B, 1 + k, 1)
+        grad_v = dx * u.unsqueeze(1)  # (B, 1 + k, d)
+        grad_u = (dx * v).sum(1)  # (B, d)
+        if ctx.reg > 0:
+            scale = float(2 * ctx.reg / b * grad_out)
+            grad_v.add_(v, alpha=scale)
+            grad_u.add_(u, alpha=scale)
+        grad_user = u.new_zeros(ctx.n_users, u.shape[1]).index_add_(0, users, grad_u)
+        grad_item = v.new_zeros(ctx.n_items, v.shape[2]).index_add_(0, items.reshape(-1), grad_v.flatten(0, 1))
+        return grad_user, grad_item, None, None, None
+
+
+def bpr_mf_loss(
+    user_weight: torch.Tensor, item_weight: torch.Tensor, users: torch.Tensor, items: torch.Tensor, reg: float = 0.0
+) -> torch.Tensor:
+    """BPR loss of dot-product scores plus ``reg`` times the per-example squared norms of the embeddings used.
+
+    user_weight (n_users, d), item_weight (n_items, d); users (B,) int64; items (B, 1 + k) int64, column 0 the
+    positive and columns 1.. the negatives. Equals ``bpr_loss(pos, neg) + reg * l2_penalty(u, v)`` on the
+    gathered rows, with a fused backward that is cheaper than autograd's (dense gradients for both tables).
+    """
+    return _BPRMFLoss.apply(user_weight, item_weight, users, items, float(reg))

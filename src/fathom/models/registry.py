@@ -19,6 +19,10 @@ _MODELS: dict[str, str] = {
     "multvae": "fathom.models.multvae:MultVAE",
     "sasrec": "fathom.models.sasrec:SASRec",
     "gru4rec": "fathom.models.gru4rec:GRU4Rec",
+    "fm": "fathom.models.fm:FM",
+    "deepfm": "fathom.models.deepfm:DeepFM",
+    "mmoe": "fathom.models.mmoe:MMoE",
+    "admmslim": "fathom.models.admmslim:ADMMSLIM",
 }
 
 

@@ -6,8 +6,9 @@ residual connections, dropout), then a final layer norm. The state at position t
 dot product with the same item embedding table.
 
 Training (see :mod:`fathom.models.sequence`): each user's sequence is cut into windows of ``max_len + 1`` items
-and the loss is taken at every position of a window at once; the default loss is cross-entropy over the full
-catalogue. Padding (left, id 0) is masked out of attention as a key; a padding position attends only to itself,
+and the loss is taken at every position of a window at once (with ``stride`` < ``max_len`` the windows overlap
+and the first positions of each are context only); the default loss is cross-entropy over the full catalogue.
+Padding (left, id 0) is masked out of attention as a key; a padding position attends only to itself,
 so no row of the attention is empty.
 """
 

@@ -27,7 +27,7 @@ from typing import Literal, Self
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from fathom.data.interactions import Interactions
@@ -126,15 +126,17 @@ def pad_left(lists: Sequence[Sequence[int]], max_len: int) -> np.ndarray:
 
 
 def training_windows(
-    seqs: Sequences, max_len: int, mode: TrainWindows, rng: np.random.Generator
+    seqs: Sequences, max_len: int, mode: TrainWindows, rng: np.random.Generator, stride: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Windows of ``max_len + 1`` consecutive items: inputs (W, L) int64 (shifted, 0 = pad) and targets (W, L)
     int64 item ids, -1 where there is no loss (the input is padding).
 
     ``last``: each user's most recent window (SASRec's paper). ``random``: one window per user ending at a random
-    position (full length when the user has enough items), drawn anew each epoch. ``all``: consecutive windows
-    that tile the user's whole sequence from its end, so every transition is a target exactly once per epoch.
-    Users with fewer than 2 items give no window.
+    position (full length when the user has enough items), drawn anew each epoch. ``all``: a window ends every
+    ``stride`` items (default ``max_len``) from the end of the user's sequence and only its last ``stride``
+    positions carry a loss, the earlier ones being context; so every transition is a target exactly once per
+    epoch, seen with at least ``max_len - stride`` earlier items (fewer near the user's start). ``stride = 1`` is
+    RecBole's one example per prefix. Users with fewer than 2 items give no window.
     """
     lens = seqs.lengths()
     users = np.flatnonzero(lens >= 2)
@@ -144,10 +146,13 @@ def training_windows(
     elif mode == "random":
         ends, starts = start + rng.integers(np.minimum(n, max_len + 1), n + 1), start
     elif mode == "all":
-        per_user = -(-(n - 1) // max_len)  # ceil((n - 1) / L) windows of L transitions each
+        step = max_len if stride is None else stride
+        if not 1 <= step <= max_len:
+            raise ValueError(f"stride must lie in [1, max_len={max_len}], got {stride}")
+        per_user = -(-(n - 1) // step)  # ceil((n - 1) / S) windows of S targets each
         owner = np.repeat(np.arange(len(users)), per_user)  # (W,)
         k = np.arange(len(owner)) - np.repeat(np.cumsum(per_user) - per_user, per_user)  # 0 = the last window
-        ends, starts = start[owner] + n[owner] - k * max_len, start[owner]
+        ends, starts = start[owner] + n[owner] - k * step, start[owner]
     else:
         raise ValueError(f"unknown window mode {mode!r}")
     index = ends[:, None] - (max_len + 1) + np.arange(max_len + 1)[None, :]  # (W, L + 1)
@@ -155,6 +160,8 @@ def training_windows(
     window = np.where(real, seqs.items[np.maximum(index, 0)].astype(np.int64), -1)  # (W, L + 1)
     inputs = np.where(real[:, :-1], window[:, :-1] + 1, PAD)  # (W, L)
     targets = np.where(real[:, :-1] & real[:, 1:], window[:, 1:], -1)  # (W, L)
+    if mode == "all" and step < max_len:
+        targets[:, : max_len - step] = -1  # context only: these targets belong to the previous window
     return inputs, targets
 
 
@@ -250,6 +257,10 @@ class SequenceConfig(TorchConfig):
     n_neg: int = Field(256, ge=1, description="negatives per batch (shared by its positions), uniform/popularity")
     logq_correction: bool = Field(True, description="sampled softmax subtracts log sampling probability")
     windows: TrainWindows = Field("all", description="training windows per user: last, random or all")
+    stride: int | None = Field(
+        None, ge=1, description="windows='all': a window every this many items, loss on its last `stride` "
+        "positions; None: max_len (windows do not overlap); 1: every prefix, as RecBole"
+    )
     exclude_seen: bool = Field(
         False, description="validation drops history items from the ranking (False: repeats allowed, as RecBole)"
     )
@@ -257,6 +268,12 @@ class SequenceConfig(TorchConfig):
     batch_size: int = 128
     epochs: int = 200
     patience: int | None = 10
+
+    @model_validator(mode="after")
+    def _stride_within_window(self) -> Self:
+        if self.stride is not None and self.stride > self.max_len:
+            raise ValueError(f"stride ({self.stride}) cannot exceed max_len ({self.max_len})")
+        return self
 
 
 class SequenceNet(nn.Module):
@@ -300,7 +317,7 @@ class SequenceObjective(Objective):
 
     def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator[tuple]:
         c = self.config
-        inputs, targets = training_windows(self.seqs, c.max_len, c.windows, rng)  # (W, L), (W, L)
+        inputs, targets = training_windows(self.seqs, c.max_len, c.windows, rng, c.stride)  # (W, L), (W, L)
         order = rng.permutation(len(inputs))
         inputs_t, targets_t = torch.from_numpy(inputs[order]), torch.from_numpy(targets[order])
         for start in range(0, len(order), batch_size):
