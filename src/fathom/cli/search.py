@@ -1,4 +1,6 @@
-"""fathom search: query a catalogue index folder (optionally building it first from a JSONL/CSV catalogue)."""
+"""fathom search: query a catalogue index folder (optionally building it first from a JSONL/CSV catalogue), or the
+item catalogue of a run folder (``fathom search "toy story"`` searches the movies of runs/demo), optionally
+personalised for a user by the run's model and with constraints read from the query (``--understand``)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,23 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("index", help="index folder (created by --build)")
+    parser.add_argument("index", nargs="?", help="index folder (created by --build) or run folder; a single "
+                        "argument that is neither is the query, searched in the catalogue of --run")
     parser.add_argument("query", nargs="?", default="", help="search text (empty: browse the filtered catalogue)")
+    parser.add_argument("--run", help="run folder of `fathom demo` / `fathom train`: its catalogue is searched when "
+                        "no index is given (default runs/demo) and its model personalises --user")
+    parser.add_argument("--model", help="model of the run that personalises (default: best validation NDCG@10)")
+    parser.add_argument("--user", help="personalise the ranking for this external user id")
+    parser.add_argument("--personal-weight", type=float, default=0.3,
+                        help="weight of the user's affinity beside the search signals (default 0.3; 0: none)")
+    parser.add_argument("--understand", action="store_true",
+                        help="read price, year, colour and category constraints out of the query text")
     parser.add_argument("--build", metavar="CATALOGUE", help="build the index from this .jsonl/.json/.csv/.tsv first")
     parser.add_argument("--text-fields", help="text fields and weights, e.g. title:2,description:1 (with --build)")
     parser.add_argument("--id-field", help="id column (with --build; default id/_id/item_id)")
     parser.add_argument("--list-sep", default="|", help="separator of several values in one CSV cell")
-    parser.add_argument("--encoder", choices=["minilm", "e5", "none"], default="minilm", help="dense encoder")
+    parser.add_argument("--encoder", choices=["minilm", "e5", "none"],
+                        help="dense encoder (default: minilm with --build, none for a run folder's catalogue)")
     parser.add_argument("-k", type=int, default=10, help="number of hits")
     parser.add_argument("--filter", action="append", default=[], metavar="NAME=V1[,V2]", help="categorical filter")
     parser.add_argument("--range", action="append", default=[], metavar="NAME=LO:HI", help="numeric range filter")
@@ -36,33 +48,77 @@ def _weights(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def _is_index(path: Path) -> bool:
+    return (path / "config.json").is_file()
+
+
+def _is_run(path: Path) -> bool:
+    return (path / "data").is_dir()
+
+
+def _targets(args: argparse.Namespace) -> tuple[Path | None, Path | None, str]:
+    """(index folder or None, run folder or None, query) from the positional arguments and --run."""
+    run = Path(args.run) if args.run else None
+    if args.index is None:
+        return None, run or Path("runs/demo"), ""
+    first = Path(args.index)
+    if args.build or _is_index(first):
+        return first, run, args.query
+    if _is_run(first):
+        return None, first, args.query
+    if args.query:
+        raise FileNotFoundError(f"{first} is neither a search index (no config.json) nor a run folder (no data/)")
+    return None, run or Path("runs/demo"), args.index
+
+
+def _open(args: argparse.Namespace, index_dir: Path | None, run):
     from fathom.retrieval.catalogue import build_catalogue_index
-    from fathom.retrieval.filters import parse_filters
+    from fathom.retrieval.run_catalogue import run_search_index
     from fathom.retrieval.search_index import SearchIndex, SearchIndexConfig
 
-    folder = Path(args.index)
-    if args.build:
-        config = SearchIndexConfig(encoder=None if args.encoder == "none" else args.encoder)
-        fields = _weights(args.text_fields.replace(":", "=")) if args.text_fields else None
-        index = build_catalogue_index(args.build, config, fields, args.id_field, args.list_sep, progress=True)
-        index.save(folder)
-        print(f"indexed {len(index)} documents into {folder}")
-        if not args.query:
-            return 0
-    else:
-        index = SearchIndex.load(folder)
+    if index_dir is None:
+        return run_search_index(run, encoder=None if args.encoder in (None, "none") else args.encoder)
+    if not args.build:
+        return SearchIndex.load(index_dir)
+    encoder = args.encoder or "minilm"
+    config = SearchIndexConfig(encoder=None if encoder == "none" else encoder)
+    fields = _weights(args.text_fields.replace(":", "=")) if args.text_fields else None
+    index = build_catalogue_index(args.build, config, fields, args.id_field, args.list_sep, progress=True)
+    index.save(index_dir)
+    print(f"indexed {len(index)} documents into {index_dir}")
+    return index
+
+
+def run(args: argparse.Namespace) -> int:
+    from fathom.retrieval.filters import parse_filters
+    from fathom.retrieval.personalise import check_weight
+    from fathom.retrieval.run_catalogue import run_personaliser
+    from fathom.runs import RunFolder
+
+    index_dir, run_dir, query = _targets(args)
+    if args.user is not None and run_dir is None:
+        raise ValueError("--user needs a run folder whose model personalises: give --run DIR")
+    run_folder = RunFolder(run_dir) if run_dir is not None else None
+    weight = check_weight(args.personal_weight)
+    index = _open(args, index_dir, run_folder)
+    if args.build and not query:
+        return 0
     if args.fusion:
         index.config = index.config.replace(hybrid={**index.config.hybrid.to_dict(), "fusion": args.fusion})
-    result = index.search(
-        args.query,
-        k=args.k,
-        filter=parse_filters(args.filter, args.range),
-        weights=_weights(args.weights),
-        facets=args.facets.split(",") if args.facets else None,
-    )
+    options = dict(k=args.k, filter=parse_filters(args.filter, args.range), weights=_weights(args.weights),
+                   facets=args.facets.split(",") if args.facets else None, understand=args.understand)
+    label = None
+    if args.user is not None:
+        label, personaliser = run_personaliser(run_folder, args.model)
+        result = personaliser.search(index, query, args.user, weight, **options)
+    else:
+        result = index.search(query, **options)
+    understood = result.understanding.understood if result.understanding else []
     if args.json:
         payload = {
+            "query": result.understanding.text if result.understanding else query,
+            "understood": [{**c.to_dict(), "description": c.describe()} for c in understood],
+            "personalised": {"user": args.user, "model": label, "weight": weight} if label else None,
             "total": result.total,
             "corrections": result.corrections,
             "facets": result.facets,
@@ -70,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
+    if label:
+        print(f"personalised for user {args.user} by {label} (weight {weight:g})")
+    if understood:
+        print("understood: " + "; ".join(result.understanding.describe()))
+        print(f"searching for: {result.understanding.text!r}")
     if result.corrections:
         print("corrected: " + ", ".join(f"{a} -> {b}" for a, b in result.corrections.items()))
     print(f"{result.total} matching, top {len(result.hits)}:")

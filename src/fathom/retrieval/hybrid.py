@@ -9,13 +9,17 @@
 3. the signals are fused (:mod:`fathom.retrieval.fusion`), and the best ``k`` are returned as :class:`Hit`
    objects that keep each signal's raw score, so a caller can see why a document ranks where it does.
 
+Extra signals come in two kinds: ``extra`` arrays score every row (N,) and also contribute their own top rows as
+candidates; ``rescore`` functions (:data:`CandidateSignal`) score only the candidates the other signals found,
+e.g. a user's affinity from a recommender, which should reorder matches rather than add non-matching items.
+
 With a single weighted signal the fused score is that signal's raw score. A reranking stage (e.g. a
 cross-encoder) plugs in after this as a :class:`Reranker` over the top hits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +28,9 @@ import numpy as np
 from fathom.config import Config
 from fathom.retrieval.fusion import FusionMethod, fuse
 from fathom.retrieval.vector_index import VectorIndex, top_k
+
+# (M,) candidate rows -> (M,) float scores of those rows
+CandidateSignal = Callable[[np.ndarray], np.ndarray]
 
 
 class HybridConfig(Config):
@@ -72,13 +79,17 @@ def hybrid_search(
     mask: np.ndarray | None = None,
     extra: Mapping[str, np.ndarray] | None = None,
     weights: Mapping[str, float] | None = None,
+    rescore: Mapping[str, CandidateSignal] | None = None,
 ) -> list[Hit]:
     """Top-``k`` hits by fused score. ``bm25_scores``: (N,); ``query_vector``: (d,) with ``vector_index``;
-    ``mask``: (N,) bool of allowed rows; ``extra``: more (N,) signals; ``weights`` overrides
-    ``config.weights`` for this request. Signals without a weight, or without data, are left out."""
+    ``mask``: (N,) bool of allowed rows; ``extra``: more (N,) signals; ``rescore``: signals computed on the
+    candidates only (they add none); ``weights`` overrides ``config.weights`` for this request. Signals without
+    a weight, or without data, are left out."""
     weights = dict(config.weights if weights is None else weights)
+    rescore = dict(rescore or {})
     available = {"bm25": bm25_scores is not None, "dense": query_vector is not None and vector_index is not None}
     available.update({name: True for name in extra or {}})
+    available.update({name: True for name in rescore})
     active = {s: w for s, w in weights.items() if w > 0 and available.get(s, False)}
     if not active:
         raise ValueError(f"no signal with a positive weight among those available: {sorted(available)}")
@@ -89,7 +100,7 @@ def hybrid_search(
     if "dense" in active:
         parts.append(vector_index.search(query_vector, config.candidates, mask)[0])
     for name in active:
-        if name not in ("bm25", "dense"):
+        if name not in ("bm25", "dense") and name not in rescore:
             s = np.where(mask, extra[name], -np.inf) if mask is not None else np.asarray(extra[name], np.float64)
             best = top_k(s, config.candidates)
             parts.append(best[np.isfinite(s[best])])
@@ -104,7 +115,16 @@ def hybrid_search(
         signals["dense"] = np.asarray(vector_index.score_rows(query_vector, rows), dtype=np.float64)
     for name, arr in (extra or {}).items():
         signals[name] = np.asarray(arr[rows], dtype=np.float64)
+    for name, fn in rescore.items():
+        signals[name] = np.asarray(fn(rows), dtype=np.float64)
+    return fuse_candidates(rows, signals, active, config, k)
 
+
+def fuse_candidates(
+    rows: np.ndarray, signals: Mapping[str, np.ndarray], active: Mapping[str, float], config: HybridConfig, k: int
+) -> list[Hit]:
+    """Fuse the ``active`` (name -> positive weight) signals over candidate ``rows`` (M,), each signal (M,), and
+    return the best ``k`` hits (ties by lower row) carrying every signal's score."""
     if len(active) == 1:
         fused = signals[next(iter(active))]
     else:

@@ -25,8 +25,23 @@ from pydantic import BaseModel, ConfigDict
 
 from fathom.config import Config
 from fathom.retrieval.filters import AttributeStore, SearchFilter
-from fathom.retrieval.hybrid import Hit, HybridConfig, Reranker, apply_reranker, hybrid_search
+from fathom.retrieval.hybrid import (
+    CandidateSignal,
+    Hit,
+    HybridConfig,
+    Reranker,
+    apply_reranker,
+    fuse_candidates,
+    hybrid_search,
+)
 from fathom.retrieval.lexical import LexicalConfig, LexicalIndex
+from fathom.retrieval.query_understanding import (
+    CatalogueFields,
+    QueryUnderstanding,
+    QueryUnderstandingConfig,
+    boost_signal,
+    understand_query,
+)
 from fathom.retrieval.vector_index import VectorIndex, VectorIndexKind, build_vector_index
 from fathom.text.encoders import Encoder, EncoderName, get_encoder
 
@@ -43,13 +58,14 @@ class Document(BaseModel):
 
 
 class SearchIndexConfig(Config):
-    """Text handling, dense encoder (None: lexical only), fusion and vector index kind."""
+    """Text handling, dense encoder (None: lexical only), fusion, vector index kind, query understanding."""
 
     lexical: LexicalConfig = LexicalConfig()
     encoder: EncoderName | None = "minilm"
     hybrid: HybridConfig = HybridConfig()
     vector_index: VectorIndexKind = "auto"
     rerank_depth: int = 50
+    understanding: QueryUnderstandingConfig = QueryUnderstandingConfig()
 
 
 @dataclass
@@ -58,6 +74,7 @@ class SearchResult:
     total: int  # documents passing the filter that match the query (all passing ones for an empty query)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
+    understanding: QueryUnderstanding | None = None  # with ``understand=True``: the constraints read from the query
 
 
 class SearchIndex:
@@ -145,19 +162,56 @@ class SearchIndex:
         facets: Sequence[str] | None = None,
         extra: Mapping[str, np.ndarray] | None = None,
         reranker: Reranker | None = None,
+        rescore: Mapping[str, CandidateSignal] | None = None,
+        understand: bool = False,
     ) -> SearchResult:
         """Top-``k`` documents for ``query`` among those passing ``filter``, with per-signal scores, the facet
         counts (``facets``: attribute names; default all categorical ones) over filtered matches, and the
         typo corrections applied. ``weights`` overrides the fusion weights for this request; ``extra`` adds
-        (N,) signals (e.g. a per-user score); ``reranker`` reorders the top ``rerank_depth`` hits."""
+        (N,) signals (e.g. a per-user score); ``rescore`` adds signals computed on the candidates only (they
+        reorder matches, and rank the filtered catalogue of an empty query); ``reranker`` reorders the top
+        ``rerank_depth`` hits. ``understand`` reads price / year / colour / category constraints out of the
+        query (:mod:`fathom.retrieval.query_understanding`), applies them with ``filter`` and reports them."""
         mask = self.alive() & self.attributes.mask(filter)  # (N,)
+        w = dict(self.config.hybrid.weights if weights is None else weights)
+        rescore = dict(rescore or {})
+        understanding = None
+        if understand:
+            understanding = self._understand(query)
+            query = understanding.text
+            mask &= self.attributes.mask(understanding.filter)
+            if understanding.boosts:
+                rescore["boost"] = boost_signal(self.attributes, understanding.boosts)
+                w["boost"] = self.config.understanding.boost_weight
         if not query.strip():
-            rows = np.flatnonzero(mask)
+            result = self._browse(mask, k, facets, rescore, w)
+        else:
+            result = self._query(query, k, mask, w, facets, extra, reranker, rescore)
+        result.understanding = understanding
+        return result
+
+    def _understand(self, query: str) -> QueryUnderstanding:
+        cfg = self.config.understanding
+        names = [*cfg.colour_fields, *cfg.category_fields]
+        return understand_query(query, CatalogueFields.from_attributes(self.attributes, self.alive(), names), cfg)
+
+    def _browse(self, mask: np.ndarray, k: int, facets: Sequence[str] | None, rescore: Mapping[str, CandidateSignal],
+                weights: Mapping[str, float]) -> SearchResult:
+        """An empty query: the filtered catalogue, in row order or ranked by the candidate signals."""
+        rows = np.flatnonzero(mask)  # (M,)
+        active = {name: weights[name] for name in rescore if weights.get(name, 0) > 0}
+        if active and len(rows):
+            signals = {name: np.asarray(fn(rows), dtype=np.float64) for name, fn in rescore.items()}
+            hits = fuse_candidates(rows, signals, active, self.config.hybrid, k)
+        else:
             hits = [Hit(row=int(r), score=0.0, scores={"fused": 0.0}) for r in rows[:k]]
-            return self._finish(hits, int(mask.sum()), mask, facets, {})
+        return self._finish(hits, int(mask.sum()), mask, facets, {})
+
+    def _query(self, query: str, k: int, mask: np.ndarray, w: dict[str, float], facets: Sequence[str] | None,
+               extra: Mapping[str, np.ndarray] | None, reranker: Reranker | None,
+               rescore: Mapping[str, CandidateSignal]) -> SearchResult:
         bm25 = qvec = None
         corrections: dict[str, str] = {}
-        w = dict(self.config.hybrid.weights if weights is None else weights)
         if w.get("bm25", 0) > 0 and self.lexical.n_alive:
             bm25 = self.lexical.scores(query)
             corrections = self.lexical.query_terms(query)[2]
@@ -167,7 +221,8 @@ class SearchIndex:
         if bm25 is None and qvec is None and not extra:
             return self._finish([], 0, mask, facets, corrections)
         depth = max(k, self.config.rerank_depth if reranker else k)
-        hits = hybrid_search(depth, self.config.hybrid, bm25, qvec, self.vectors, mask, extra, weights=w)
+        hits = hybrid_search(depth, self.config.hybrid, bm25, qvec, self.vectors, mask, extra, weights=w,
+                             rescore=rescore)
         hits = apply_reranker(query, hits, reranker, self.config.rerank_depth)[:k]
         # the result set for facets and totals: lexical matches plus the returned hits when BM25 takes part,
         # every allowed document for dense-only search (similarity matches everything)
