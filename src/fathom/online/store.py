@@ -1,0 +1,304 @@
+"""The embedded default store: one SQLite file in WAL mode plus an artefacts folder.
+
+Layout of a data folder::
+
+    DATA/
+      fathom.sqlite3      items, users, events, model_versions, activations, meta
+      artefacts/          saved model versions (models/<name>-<n>/) and the search index (index/)
+
+Tables:
+
+- ``items(item_id PK, title, description, attributes JSON)``: the catalogue, upserted and deleted at any time;
+- ``users(user_id PK, created_at)``: every user known to the service (created by their first event);
+- ``events(id, user_id, item_id, event, value, timestamp, received_at)``: interactions, indexed by user;
+- ``model_versions(version PK, model, path, ..., active)``: the registry; exactly one row is active once any
+  version was activated; ``activations`` keeps the order of activations so that a rollback can undo the last;
+- ``meta(key PK, value)``: counters such as the catalogue revision (bumped by every item change).
+
+One connection is shared by the threads of a process (guarded by a lock); several processes may open the same
+file (WAL lets readers run beside one writer). A batch of events is one transaction (``executemany``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from fathom.online.errors import Conflict, NotFound
+from fathom.online.records import EventRecord, ItemRecord, VersionRecord
+
+DB_NAME = "fathom.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    attributes TEXT NOT NULL DEFAULT '{}',
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    value REAL NOT NULL,
+    timestamp INTEGER NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id);
+CREATE TABLE IF NOT EXISTS model_versions (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    n_users INTEGER NOT NULL,
+    n_items INTEGER NOT NULL,
+    n_events INTEGER NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    active INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS activations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """SQLite-backed catalogue, users, events and model registry in ``folder`` (created when missing)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.artefacts = self.folder / "artefacts"
+        self.artefacts.mkdir(exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.folder / DB_NAME, check_same_thread=False, isolation_level=None,
+                                     timeout=30.0)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def is_empty(self) -> bool:
+        """True when the store holds no item, no event and no model version (a fresh data folder)."""
+        return not any(self._query(f"SELECT 1 FROM {t} LIMIT 1") for t in ("items", "events", "model_versions"))
+
+    # ------------------------------------------------------------------------------------------------ meta
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else default
+
+    @property
+    def catalogue_revision(self) -> int:
+        """Bumped by every item upsert or delete."""
+        return int(self.meta("catalogue_revision", "0") or 0)
+
+    @staticmethod
+    def _bump(c: sqlite3.Connection, key: str) -> None:
+        c.execute("INSERT INTO meta (key, value) VALUES (?, '1') "
+                  "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+
+    # ----------------------------------------------------------------------------------------------- items
+    def upsert_items(self, items: Iterable[ItemRecord]) -> int:
+        """Insert or replace items; returns how many were written."""
+        now = time.time()
+        rows = [(i.item_id, i.title, i.description,
+                 json.dumps({"categorical": i.categorical, "numeric": i.numeric}, ensure_ascii=False), now)
+                for i in items]
+        if not rows:
+            return 0
+        with self._tx() as c:
+            c.executemany("INSERT INTO items (item_id, title, description, attributes, updated_at) "
+                          "VALUES (?, ?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET title = excluded.title, "
+                          "description = excluded.description, attributes = excluded.attributes, "
+                          "updated_at = excluded.updated_at", rows)
+            self._bump(c, "catalogue_revision")
+        return len(rows)
+
+    @staticmethod
+    def _item(row: tuple) -> ItemRecord:
+        attrs = json.loads(row[3])
+        return ItemRecord(item_id=row[0], title=row[1], description=row[2], **attrs)
+
+    def get_item(self, item_id: str) -> ItemRecord:
+        rows = self._query("SELECT item_id, title, description, attributes FROM items WHERE item_id = ?", (item_id,))
+        if not rows:
+            raise NotFound(f"unknown item {item_id!r}")
+        return self._item(rows[0])
+
+    def items(self) -> list[ItemRecord]:
+        return [self._item(r) for r in self._query("SELECT item_id, title, description, attributes FROM items")]
+
+    def item_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM items")[0][0])
+
+    def titles(self, item_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(item_ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self._query(f"SELECT item_id, title FROM items WHERE item_id IN ({marks})", chunk))
+        return out
+
+    def missing_items(self, item_ids: Iterable[str]) -> list[str]:
+        """The ids among ``item_ids`` that are not in the catalogue, in input order."""
+        ids = list(dict.fromkeys(item_ids))
+        known = set(self.titles(ids))
+        return [i for i in ids if i not in known]
+
+    def delete_item(self, item_id: str) -> None:
+        """Remove an item from the catalogue (its past events stay: they are history)."""
+        with self._tx() as c:
+            if c.execute("DELETE FROM items WHERE item_id = ?", (item_id,)).rowcount == 0:
+                raise NotFound(f"unknown item {item_id!r}")
+            self._bump(c, "catalogue_revision")
+
+    # ----------------------------------------------------------------------------------------------- users
+    def add_users(self, user_ids: Iterable[str]) -> None:
+        now = time.time()
+        with self._tx() as c:
+            c.executemany("INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?, ?)",
+                          [(u, now) for u in user_ids])
+
+    def has_user(self, user_id: str) -> bool:
+        return bool(self._query("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
+
+    def user_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM users")[0][0])
+
+    def delete_user(self, user_id: str) -> int:
+        """Remove a user and all their events in one transaction; returns the number of events removed."""
+        with self._tx() as c:
+            if c.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount == 0:
+                raise NotFound(f"unknown user {user_id!r}")
+            return c.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+
+    # ---------------------------------------------------------------------------------------------- events
+    def add_events(self, events: Iterable[EventRecord]) -> int:
+        """Store events (and create their users) in one transaction; returns how many were stored."""
+        now = time.time()
+        rows = [(e.user_id, e.item_id, e.event, float(e.value), int(e.timestamp or now), now) for e in events]
+        if not rows:
+            return 0
+        with self._tx() as c:
+            c.executemany("INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?, ?)",
+                          [(u, now) for u in dict.fromkeys(r[0] for r in rows)])
+            c.executemany("INSERT INTO events (user_id, item_id, event, value, timestamp, received_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def event_count(self, user_id: str | None = None) -> int:
+        if user_id is None:
+            return int(self._query("SELECT COUNT(*) FROM events")[0][0])
+        return int(self._query("SELECT COUNT(*) FROM events WHERE user_id = ?", (user_id,))[0][0])
+
+    def user_items(self, user_id: str, limit: int | None = None) -> list[str]:
+        """Distinct items the user interacted with, most recent first (by arrival)."""
+        sql = "SELECT item_id FROM events WHERE user_id = ? GROUP BY item_id ORDER BY MAX(id) DESC"
+        params: tuple = (user_id,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (int(limit),)
+        return [r[0] for r in self._query(sql, params)]
+
+    def item_popularity(self) -> dict[str, int]:
+        """Number of distinct users per item over all stored events."""
+        return dict(self._query("SELECT item_id, COUNT(DISTINCT user_id) FROM events GROUP BY item_id"))
+
+    def events_frame(self) -> pd.DataFrame:
+        """Every event as a frame with columns user_id, item_id, event, value, timestamp (arrival order)."""
+        with self._lock:
+            return pd.read_sql_query("SELECT user_id, item_id, event, value, timestamp FROM events ORDER BY id",
+                                     self._conn)
+
+    # -------------------------------------------------------------------------------------- model registry
+    _VERSION_COLS = "version, model, path, created_at, active, n_users, n_items, n_events, config"
+
+    @staticmethod
+    def _version(row: tuple) -> VersionRecord:
+        keys = ("version", "model", "path", "created_at", "active", "n_users", "n_items", "n_events", "config")
+        data = dict(zip(keys, row, strict=True))
+        data["config"] = json.loads(data["config"])
+        return VersionRecord(**data)
+
+    def add_version(self, model: str, path: str, n_users: int, n_items: int, n_events: int,
+                    config: dict | None = None) -> int:
+        """Register a saved model (``path`` relative to the artefacts folder); returns its version number."""
+        with self._tx() as c:
+            cur = c.execute("INSERT INTO model_versions (model, path, created_at, n_users, n_items, n_events, config)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (model, path, time.time(), n_users, n_items, n_events, json.dumps(config or {})))
+            return int(cur.lastrowid)
+
+    def versions(self) -> list[VersionRecord]:
+        return [self._version(r) for r in self._query(f"SELECT {self._VERSION_COLS} FROM model_versions "
+                                                      "ORDER BY version")]
+
+    def version(self, version: int) -> VersionRecord:
+        rows = self._query(f"SELECT {self._VERSION_COLS} FROM model_versions WHERE version = ?", (version,))
+        if not rows:
+            raise NotFound(f"unknown model version {version}")
+        return self._version(rows[0])
+
+    def active_version(self) -> VersionRecord | None:
+        rows = self._query(f"SELECT {self._VERSION_COLS} FROM model_versions WHERE active = 1")
+        return self._version(rows[0]) if rows else None
+
+    def activate(self, version: int) -> VersionRecord:
+        """Make ``version`` the active one (and remember the order, for :meth:`rollback`)."""
+        with self._tx() as c:
+            if not c.execute("SELECT 1 FROM model_versions WHERE version = ?", (version,)).fetchone():
+                raise NotFound(f"unknown model version {version}")
+            c.execute("UPDATE model_versions SET active = (version = ?)", (version,))
+            c.execute("INSERT INTO activations (version, at) VALUES (?, ?)", (version, time.time()))
+        return self.version(version)
+
+    def rollback(self) -> VersionRecord:
+        """Undo the last activation: the version active before it becomes active again."""
+        with self._tx() as c:
+            rows = c.execute("SELECT id, version FROM activations ORDER BY id DESC LIMIT 2").fetchall()
+            if len(rows) < 2:
+                raise Conflict("no earlier model version to roll back to")
+            c.execute("DELETE FROM activations WHERE id = ?", (rows[0][0],))
+            c.execute("UPDATE model_versions SET active = (version = ?)", (rows[1][1],))
+        return self.version(rows[1][1])

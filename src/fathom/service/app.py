@@ -1,0 +1,51 @@
+"""The app factory. Nothing is built at import time: :func:`create_app` builds the app, and its lifespan opens
+the engine (store, active model, search index) on startup and closes it on shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fathom.online.engine import Engine
+from fathom.service.errors import install_error_handlers
+from fathom.service.metrics import Metrics
+from fathom.service.middleware import BodyLimit, RequestMetrics
+from fathom.service.routers import ALL
+from fathom.service.settings import ServiceSettings
+
+
+def create_app(settings: ServiceSettings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The web app for ``settings``; ``engine`` (e.g. one built in a test) replaces the one opened from
+    ``settings.data_dir`` and is then left open at shutdown."""
+    settings = settings or ServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or Engine.open(settings.data_dir, settings.engine_config())
+        try:
+            yield
+        finally:
+            if engine is None:
+                app.state.engine.close()
+
+    app = FastAPI(
+        title="Fathom",
+        summary="Real-time recommendations, similar items and catalogue search",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    for router in ALL:
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: counts 413s too
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory fathom.service.app:app_from_env`` (settings from FATHOM_* variables)."""
+    return create_app(ServiceSettings.from_env())

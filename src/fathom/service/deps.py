@@ -1,0 +1,42 @@
+"""Typed dependencies of the route handlers (``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from fathom.online.engine import Engine
+from fathom.service.metrics import Metrics
+from fathom.service.settings import ServiceSettings
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def require_write_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Writes need the configured API key in ``X-API-Key`` (no key configured: writes are open)."""
+    if settings.api_key is None:
+        return
+    if x_api_key is None:
+        raise HTTPException(401, "header X-API-Key is required for writes", {"WWW-Authenticate": "X-API-Key"})
+    if not secrets.compare_digest(x_api_key.encode(), settings.api_key.encode()):
+        raise HTTPException(403, "header X-API-Key: wrong API key")
+
+
+WriteAccess = Annotated[None, Depends(require_write_key)]

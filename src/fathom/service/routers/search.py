@@ -1,0 +1,40 @@
+"""Catalogue search: BM25 (+ dense when configured), filters, facets and per-signal scores."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from fathom.online.engine import Engine
+from fathom.retrieval.filters import SearchFilter
+from fathom.service.deps import EngineDep, SettingsDep
+from fathom.service.routers._params import FilterDep, K
+from fathom.service.routers.recommend import check_k
+from fathom.service.schemas import SearchHit, SearchRequest, SearchResponse
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+
+def run_search(engine: Engine, query: str, k: int, flt: SearchFilter | None, facets: list[str] | None,
+               weights: dict[str, float] | None) -> SearchResponse:
+    result = engine.search(query, k, flt, facets, weights)
+    hits = [SearchHit(item_id=str(h.doc_id), title=(h.document or {}).get("fields", {}).get("title", ""),
+                      score=float(h.score), scores={n: float(v) for n, v in h.scores.items()},
+                      document=h.document or {}) for h in result.hits]
+    return SearchResponse(query=query, total=result.total, hits=hits, facets=result.facets,
+                          corrections=result.corrections)
+
+
+@router.post("", response_model=SearchResponse)
+def search(body: SearchRequest, engine: EngineDep, settings: SettingsDep) -> SearchResponse:
+    check_k(body.k, settings)
+    return run_search(engine, body.query, body.k, body.filter, body.facets, body.weights)
+
+
+@router.get("", response_model=SearchResponse)
+def search_get(engine: EngineDep, settings: SettingsDep, flt: FilterDep, q: str = "", k: K = 10,
+               facet: Annotated[list[str] | None, Query(description="attribute to count, repeatable")] = None,
+               ) -> SearchResponse:
+    check_k(k, settings)
+    return run_search(engine, q, k, flt, facet, None)

@@ -1,0 +1,112 @@
+"""Request and response bodies of the web API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fathom.online.records import EventRecord, VersionRecord
+from fathom.retrieval.filters import SearchFilter
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendRequest(Body):
+    """Exactly one of ``user_id`` (a known user) and ``recent_items`` (an anonymous visitor's recent items)."""
+
+    user_id: str | None = Field(None, min_length=1)
+    recent_items: list[str] | None = Field(None, min_length=1, max_length=500)
+    k: int = Field(10, ge=1)
+    filter: SearchFilter | None = None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> RecommendRequest:
+        if (self.user_id is None) == (self.recent_items is None):
+            raise ValueError("give exactly one of user_id and recent_items")
+        return self
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    title: str
+    score: float
+    reason: str
+    because: str | None = None
+
+
+class RecommendResponse(BaseModel):
+    user_id: str | None = None
+    model_version: int
+    items: list[RecommendedItem]
+
+
+class SimilarResponse(BaseModel):
+    item_id: str
+    model_version: int
+    items: list[RecommendedItem]
+
+
+class SearchRequest(Body):
+    query: str = ""
+    k: int = Field(10, ge=1)
+    filter: SearchFilter | None = None
+    facets: list[str] | None = None
+    weights: dict[str, float] | None = None
+
+
+class SearchHit(BaseModel):
+    item_id: str
+    title: str
+    score: float
+    scores: dict[str, float]
+    document: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    corrections: dict[str, str]
+
+
+class EventBatch(Body):
+    events: list[EventRecord] = Field(min_length=1)
+
+
+class Stored(BaseModel):
+    stored: int
+
+
+class ItemIn(Body):
+    title: str = Field(min_length=1)
+    description: str = ""
+    categorical: dict[str, str | list[str]] = {}
+    numeric: dict[str, float] = {}
+
+
+class UserOut(BaseModel):
+    user_id: str
+    events: int
+    recent_items: list[str]
+
+
+class UserDeleted(BaseModel):
+    user_id: str
+    events_removed: int
+
+
+class ModelsOut(BaseModel):
+    active: int | None
+    versions: list[VersionRecord]
+
+
+class Health(BaseModel):
+    status: str
+    model_version: int | None
+    items: int
+    users: int
+    events: int

@@ -1,0 +1,54 @@
+"""Typed service settings: defaults, then ``FATHOM_*`` environment variables, then explicit overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field
+
+from fathom.config import Config
+from fathom.online.engine import EngineConfig
+from fathom.text.encoders import EncoderName
+
+# environment variable -> setting
+ENV = {
+    "FATHOM_DATA_DIR": "data_dir",
+    "FATHOM_API_KEY": "api_key",
+    "FATHOM_MAX_BODY_BYTES": "max_body_bytes",
+    "FATHOM_MAX_BATCH": "max_batch",
+    "FATHOM_SEARCH_ENCODER": "search_encoder",
+}
+
+
+class ServiceSettings(Config):
+    data_dir: Path = Path("fathom-data")
+    """Folder of the store (SQLite file and artefacts); prepared by ``fathom serve`` when empty."""
+    api_key: str | None = None
+    """When set, every write (events, items, users, models) needs this value in the ``X-API-Key`` header."""
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    """Requests with a larger body are refused with 413."""
+    max_batch: int = Field(10_000, gt=0)
+    """Most events in one batch."""
+    max_k: int = Field(1000, gt=0)
+    """Largest number of results one request may ask for."""
+    search_encoder: EncoderName | None = None
+    """Dense encoder of the catalogue index (``minilm``, ``e5``); None: BM25 only."""
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(encoder=self.search_encoder)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Settings from ``FATHOM_*`` variables (see :data:`ENV`; an empty value means None) and ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {key: environ[var] or None for var, key in ENV.items() if var in environ}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    def to_env(self) -> dict[str, str]:
+        """The ``FATHOM_*`` variables that :meth:`from_env` reads back into these settings."""
+        data = self.to_dict()
+        return {var: "" if data[key] is None else str(data[key]) for var, key in ENV.items()}

@@ -1,0 +1,35 @@
+"""Fixtures: a prepared synthetic data folder and a TestClient on an app serving it."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fathom.service import ServiceSettings, create_app
+from tests.service.synthetic import prepare_folder
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return prepare_folder(tmp_path / "data")
+
+
+@pytest.fixture
+def make_client(data_dir):
+    """make_client(**settings) -> a started TestClient (lifespan run) on ``data_dir``."""
+    clients = []
+
+    def make(**settings):
+        client = TestClient(create_app(ServiceSettings(data_dir=data_dir, **settings)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
