@@ -1,26 +1,35 @@
 """The engine behind the web service: the store, the active model version and the catalogue search index.
 
 Reads see writes at once: recommendations exclude every item in the store's events for the user (including
-events that arrived after training) and fold those events into the scores of linear models; a catalogue item
-that is upserted is searchable (and recommendable, once the model knows it) at the next request.
+events that arrived after training), fold those events into the scores of linear models and feed them to sequence
+models (:mod:`fathom.online.serving`); a catalogue item that is upserted is searchable at the next request, and
+recommendable through its text until a model knows it (:mod:`fathom.online.cold`).
 
-Thread-safe within a process: the model is swapped atomically; index reads and writes share a lock.
+Several processes serve one store consistently: :meth:`Engine.refresh` (run before every request) compares the
+store's catalogue revision and active version with this process's copies, re-reads the items changed since (from
+the store's change log) and loads a newly activated version, so a change made through one worker is seen by every
+worker at its next request. Thread-safe within a process: the model is swapped atomically; index reads and writes
+share a lock.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fathom.config import Config
 from fathom.models.base import topk_rows
+from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
 from fathom.online.errors import Conflict, NoActiveModel, NotFound
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
-from fathom.online.scoring import affinity, fold_in_scores, item_item_weights, top_contributors
+from fathom.online.scoring import affinity, top_contributors
+from fathom.online.serving import is_sequential, serve_scores
 from fathom.online.store import Store
 from fathom.online.versions import ModelBundle, load_version
 from fathom.retrieval.filters import SearchFilter
@@ -28,7 +37,12 @@ from fathom.retrieval.lexical import LexicalConfig
 from fathom.retrieval.search_index import SearchIndex, SearchIndexConfig, SearchResult
 from fathom.text.encoders import Encoder, EncoderName
 
+if TYPE_CHECKING:
+    from fathom.online.learning import LearningConfig, LearningReport
+
 POPULAR = "popular"
+BECAUSE = "because you interacted with {title}"
+NEXT_AFTER = "next after {title}"  # a sequence model's prediction from the user's latest items
 
 
 class EngineConfig(Config):
@@ -37,6 +51,8 @@ class EngineConfig(Config):
     fold_in_limit: int = 500
     """Most recent distinct items of a user used for fold-in scoring and reasons."""
     text_fields: dict[str, float] = {"title": 2.0, "description": 1.0}
+    new_item_neighbours: int = 10
+    """Known items whose scores a catalogue item unknown to the model borrows (by text similarity)."""
 
 
 @dataclass
@@ -64,6 +80,10 @@ class Engine:
         self._index_revision = -1  # the store catalogue revision the index reflects
         self._rows_key: tuple[int, int] | None = None
         self._rows = np.zeros(0, np.int64)
+        self._cold_ids: list[str] = []  # catalogue items the model does not know (valid for _rows_key)
+        self._neighbours: dict[str, TextNeighbours] = {}  # of cold items, for the current bundle
+        self._model_lock = threading.Lock()
+        self.learner = None  # an OnlineLearner once start_learner() ran
 
     @classmethod
     def open(cls, folder: str | Path, config: EngineConfig | None = None, encoder: Encoder | None = None) -> Engine:
@@ -73,9 +93,49 @@ class Engine:
         return engine
 
     def close(self) -> None:
+        self.stop_learner()
         if self._index_changes:
-            self.save_index()
+            owner = f"{os.getpid()}:{id(self)}"
+            if self.store.try_lease("index-save", owner, 120.0):  # one worker at a time writes the index folder
+                try:
+                    self.save_index()
+                finally:
+                    self.store.release_lease("index-save", owner)
         self.store.close()
+
+    # ------------------------------------------------------------------------------------------- consistency
+    def refresh(self) -> None:
+        """Catch up with changes other processes made to the store: items upserted or deleted since this
+        process's index revision, and the active model version. One cheap query when nothing changed."""
+        revision, active = self.store.state()
+        if revision != self._index_revision:
+            self._sync_index()
+        current = self.bundle.version if self.bundle is not None else None
+        if active != current:
+            with self._model_lock:
+                if (self.bundle.version if self.bundle is not None else None) != active:
+                    self.reload_model()
+
+    def _sync_index(self) -> None:
+        with self._lock:
+            revision, changed = self.store.catalogue_changes(self._index_revision)
+            if revision == self._index_revision:
+                return
+            if changed is None:  # the change log does not reach back far enough: rebuild from the store
+                self.index = self.build_index()
+            else:
+                index = self._index()
+                items = self.store.get_items(changed)
+                gone = [i for i in changed if i not in items and i in index]
+                if gone:
+                    index.delete(gone)
+                if items:
+                    index.add([item.document() for item in items.values()])
+                for item_id in changed:
+                    self._neighbours.pop(item_id, None)
+            self._index_revision = revision
+            self._index_changes += 1
+            self._epoch += 1
 
     # ------------------------------------------------------------------------------------------- models
     def reload_model(self) -> None:
@@ -88,13 +148,37 @@ class Engine:
         if bundle is not None:
             counts = self.store.item_popularity()
             popularity = np.array([counts.get(i, 0) for i in bundle.items.ids], dtype=np.float32)
-        self.bundle, self._popularity = bundle, popularity
+        with self._lock:
+            self.bundle, self._popularity = bundle, popularity
+            self._neighbours = {}
 
     def _require_bundle(self) -> tuple[ModelBundle, np.ndarray]:
         bundle, popularity = self.bundle, self._popularity
         if bundle is None or popularity is None:
             raise NoActiveModel("no model version is active: activate one (POST /models/{version}/activate)")
         return bundle, popularity
+
+    def start_learner(self, config: LearningConfig, log: Callable[[str], None] | None = None) -> None:
+        """Run the online learner in a background thread every ``config.interval_s`` seconds."""
+        from fathom.online.learner import OnlineLearner
+
+        self.stop_learner()
+        self.learner = OnlineLearner(self.store, config, log=log)
+        self.learner.start()
+
+    def stop_learner(self) -> None:
+        if self.learner is not None:
+            self.learner.stop()
+            self.learner = None
+
+    def learn(self, config: LearningConfig, force: bool = False) -> LearningReport:
+        """One online-learning run now (see :func:`fathom.online.learning.learn_once`); the new version is
+        served at once when it was activated."""
+        from fathom.online.learner import run_exclusive
+
+        report = run_exclusive(self.store, config, force)
+        self.refresh()
+        return report
 
     def activate(self, version: int) -> VersionRecord:
         record = self.store.version(version)
@@ -168,6 +252,8 @@ class Engine:
             key = (bundle.version, self._epoch)
             if self._rows_key != key:  # model item -> index row, -1 for items no longer in the catalogue
                 self._rows = np.array([index.row_of.get(i, -1) for i in bundle.items.ids], dtype=np.int64)
+                known = set(bundle.items.ids)
+                self._cold_ids = [i for i in index.row_of if i not in known]
                 self._rows_key = key
             rows = self._rows
             ok = rows >= 0
@@ -180,22 +266,12 @@ class Engine:
         if not items:
             return 0
         count = self.store.upsert_items(items)
-        with self._lock:
-            self._index().add([item.document() for item in items])
-            self._index_changes += 1
-            self._index_revision += 1  # one store revision per upsert_items call
-            self._epoch += 1
+        self._sync_index()  # this change and any other process's since the last request
         return count
 
     def delete_item(self, item_id: str) -> None:
         self.store.delete_item(item_id)
-        with self._lock:
-            index = self._index()
-            if item_id in index:
-                index.delete([item_id])
-            self._index_changes += 1
-            self._index_revision += 1
-            self._epoch += 1
+        self._sync_index()
 
     def ingest(self, events: Sequence[EventRecord]) -> int:
         """Store events in one transaction; every item must be in the catalogue (NotFound names the first)."""
@@ -232,27 +308,56 @@ class Engine:
         allowed = self._allowed(bundle, flt).copy()
         allowed[history] = False
         recent = history[: self.config.fold_in_limit]
-        if item_item_weights(model) is None and user_id is not None and user_id in bundle.users:
-            scores = model.score(np.array([bundle.users.index(user_id)]))[0].copy()  # (n_items,)
-        else:
-            scores = fold_in_scores(model, recent, popularity)
+        user = bundle.users.index(user_id) if user_id is not None and user_id in bundle.users else None
+        scores = serve_scores(model, history, user, popularity, self.config.fold_in_limit)  # (n_items,)
         if popularity.max() > 0:  # equal scores (e.g. items no history item reaches) go by popularity
             scores = scores + 1e-6 * popularity / popularity.max()
+        raw = scores.copy()
         scores[~allowed] = -np.inf
         ids, top = topk_rows(scores[None, :], k)
         keep = ids[0] >= 0
         ids, top = ids[0][keep], top[0][keep]
-        sources = top_contributors(affinity(model, recent) if len(recent) else None, recent, ids)
-        return self._describe(bundle, ids, top, sources)
+        if is_sequential(model) and len(history):  # the prediction continues the sequence from its latest item
+            recs = self._describe(bundle, ids, top, [int(history[0])] * len(ids), NEXT_AFTER)
+        else:
+            sources = top_contributors(affinity(model, recent) if len(recent) else None, recent, ids)
+            recs = self._describe(bundle, ids, top, sources)
+        return self._with_new_items(bundle, recs, raw, set(history_ids), k, flt)
 
-    def _describe(self, bundle: ModelBundle, ids: np.ndarray, scores: np.ndarray,
-                  sources: Sequence[int | None]) -> list[Recommendation]:
+    def _with_new_items(self, bundle: ModelBundle, recs: list[Recommendation], scores: np.ndarray,
+                        seen: set[str], k: int, flt: SearchFilter | None) -> list[Recommendation]:
+        """``recs`` merged with the catalogue items the model does not know, scored through their text."""
+        with self._lock:
+            index = self._index()
+            cold = [i for i in self._cold_ids if i not in seen and i in index]
+            if flt is not None and not flt.empty and cold:
+                mask = index.attributes.mask(flt)
+                cold = [i for i in cold if mask[index.row_of[i]]]
+            for item_id in cold:
+                if item_id not in self._neighbours:
+                    self._neighbours[item_id] = text_neighbours(index, item_id, bundle.items,
+                                                                self.config.new_item_neighbours)
+            neighbours = {i: self._neighbours[i] for i in cold}
+        extra = []
+        for item_id, nb in neighbours.items():
+            score, source = borrowed_score(scores, nb)
+            if np.isfinite(score):
+                extra.append((item_id, score, str(bundle.items.decode(source))))
+        if not extra:
+            return recs
+        titles = self.store.titles([e[0] for e in extra] + [e[2] for e in extra])
+        recs = recs + [Recommendation(i, s, titles.get(i, i), NEW_ITEM_REASON.format(title=titles.get(b, b)), b)
+                       for i, s, b in extra]
+        return sorted(recs, key=lambda r: -r.score)[:k]  # stable: the model's order among its own items
+
+    def _describe(self, bundle: ModelBundle, ids: np.ndarray, scores: np.ndarray, sources: Sequence[int | None],
+                  template: str = BECAUSE) -> list[Recommendation]:
         item_ids = [str(x) for x in bundle.items.decode(ids)]
         source_ids = [None if s is None else str(bundle.items.decode(int(s))) for s in sources]
         titles = self.store.titles(item_ids + [s for s in source_ids if s is not None])
         out = []
         for item, score, src in zip(item_ids, scores, source_ids, strict=True):
-            reason = f"because you interacted with {titles.get(src, src)}" if src is not None else POPULAR
+            reason = template.format(title=titles.get(src, src)) if src is not None else POPULAR
             out.append(Recommendation(item, float(score), titles.get(item, item), reason, src))
         return out
 

@@ -45,7 +45,13 @@ class EventRecord(BaseModel):
 
 
 class VersionRecord(BaseModel):
-    """One registered model version; ``path`` is relative to the artefacts folder."""
+    """One registered model version; ``path`` is relative to the artefacts folder.
+
+    ``metrics``: offline metrics measured when it was trained (for a version from the online learner: its
+    full-ranking metrics on held-out recent events, beside those of the version it was compared with, under
+    ``baseline``); ``trained_through``: the id of the last stored event it was trained on; ``parent``: the version
+    it was warm-started from or validated against; ``note``: how it came to be (e.g. the activation decision).
+    """
 
     version: int
     model: str
@@ -56,3 +62,7 @@ class VersionRecord(BaseModel):
     n_items: int
     n_events: int
     config: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    trained_through: int = 0
+    parent: int | None = None
+    note: str = ""

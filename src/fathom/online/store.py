@@ -3,17 +3,24 @@
 Layout of a data folder::
 
     DATA/
-      fathom.sqlite3      items, users, events, model_versions, activations, meta
+      fathom.sqlite3      items, catalogue_changes, users, events, model_versions, activations, meta
       artefacts/          saved model versions (models/<name>-<n>/) and the search index (index/)
 
 Tables:
 
 - ``items(item_id PK, title, description, attributes JSON)``: the catalogue, upserted and deleted at any time;
+- ``catalogue_changes(revision, item_id)``: which items each catalogue revision touched, so that a process holding
+  an in-memory copy (a search index) at revision r catches up by re-reading only the items changed since r;
 - ``users(user_id PK, created_at)``: every user known to the service (created by their first event);
 - ``events(id, user_id, item_id, event, value, timestamp, received_at)``: interactions, indexed by user;
-- ``model_versions(version PK, model, path, ..., active)``: the registry; exactly one row is active once any
-  version was activated; ``activations`` keeps the order of activations so that a rollback can undo the last;
-- ``meta(key PK, value)``: counters such as the catalogue revision (bumped by every item change).
+- ``model_versions(version PK, model, path, ..., metrics JSON, trained_through, parent, note, active)``: the
+  registry; exactly one row is active once any version was activated; ``trained_through`` is the last event id
+  the version saw; ``activations`` keeps the order of activations so that a rollback can undo the last;
+- ``meta(key PK, value)``: counters such as the catalogue revision (bumped by every item change) and leases
+  (``lease:NAME``: one process at a time runs e.g. the online learner).
+
+Several worker processes serve from one store: :meth:`Store.state` (catalogue revision, active version) is one
+cheap query that a worker runs per request to notice another worker's item change or model activation.
 
 One connection is shared by the threads of a process (guarded by a lock); several processes may open the same
 file (WAL lets readers run beside one writer). A batch of events is one transaction (``executemany``).
@@ -67,18 +74,31 @@ CREATE TABLE IF NOT EXISTS model_versions (
     n_items INTEGER NOT NULL,
     n_events INTEGER NOT NULL,
     config TEXT NOT NULL DEFAULT '{}',
-    active INTEGER NOT NULL DEFAULT 0
+    active INTEGER NOT NULL DEFAULT 0,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    trained_through INTEGER NOT NULL DEFAULT 0,
+    parent INTEGER,
+    note TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS activations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     version INTEGER NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS catalogue_changes (
+    revision INTEGER NOT NULL,
+    item_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS catalogue_changes_by_revision ON catalogue_changes (revision);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
+
+# columns added after the first release: (name, declaration) added to older files on open
+_ADDED_VERSION_COLUMNS = (("metrics", "TEXT NOT NULL DEFAULT '{}'"), ("trained_through", "INTEGER NOT NULL DEFAULT 0"),
+                          ("parent", "INTEGER"), ("note", "TEXT NOT NULL DEFAULT ''"))
 
 
 class Store:
@@ -97,6 +117,10 @@ class Store:
         self._conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
             self._conn.executescript(SCHEMA)
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(model_versions)")}
+            for name, declaration in _ADDED_VERSION_COLUMNS:
+                if name not in have:
+                    self._conn.execute(f"ALTER TABLE model_versions ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -133,9 +157,65 @@ class Store:
         return int(self.meta("catalogue_revision", "0") or 0)
 
     @staticmethod
-    def _bump(c: sqlite3.Connection, key: str) -> None:
+    def _bump(c: sqlite3.Connection, key: str) -> int:
         c.execute("INSERT INTO meta (key, value) VALUES (?, '1') "
                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+        return int(c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+
+    def _log_changes(self, c: sqlite3.Connection, item_ids: Iterable[str]) -> None:
+        revision = self._bump(c, "catalogue_revision")
+        c.executemany("INSERT INTO catalogue_changes (revision, item_id) VALUES (?, ?)",
+                      [(revision, i) for i in item_ids])
+
+    def state(self) -> tuple[int, int | None]:
+        """(catalogue revision, active model version or None) in one query: what a worker compares per request."""
+        row = self._query("SELECT (SELECT value FROM meta WHERE key = 'catalogue_revision'), "
+                          "(SELECT version FROM model_versions WHERE active = 1)")[0]
+        return int(row[0] or 0), (None if row[1] is None else int(row[1]))
+
+    def catalogue_changes(self, since: int) -> tuple[int, list[str] | None]:
+        """(current catalogue revision, ids of the items changed after revision ``since`` up to it, upserted or
+        deleted); the list is None when the change log does not reach back to ``since`` (rebuild instead)."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                revision = int(self.meta("catalogue_revision", "0") or 0)
+                oldest = self._conn.execute("SELECT MIN(revision) FROM catalogue_changes").fetchone()[0]
+                rows = self._conn.execute("SELECT DISTINCT item_id FROM catalogue_changes WHERE revision > ? AND "
+                                          "revision <= ?", (since, revision)).fetchall()
+            finally:
+                self._conn.execute("COMMIT")
+        if revision < since or (revision > since and (oldest is None or oldest > since + 1)):
+            return revision, None
+        return revision, [r[0] for r in rows]
+
+    def get_items(self, item_ids: Iterable[str]) -> dict[str, ItemRecord]:
+        """The catalogue items among ``item_ids`` (absent ids are left out)."""
+        ids, out = list(dict.fromkeys(item_ids)), {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self._query("SELECT item_id, title, description, attributes FROM items WHERE item_id IN "
+                               f"({','.join('?' * len(chunk))})", chunk)
+            out.update((r[0], self._item(r)) for r in rows)
+        return out
+
+    # ------------------------------------------------------------------------------------------------ leases
+    def try_lease(self, name: str, owner: str, seconds: float) -> bool:
+        """Take (or renew) the lease ``name`` for ``seconds`` unless another owner holds an unexpired one."""
+        key, now = f"lease:{name}", time.time()
+        with self._tx() as c:
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                holder, _, until = row[0].rpartition(" ")
+                if holder != owner and float(until) > now:
+                    return False
+            c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                      "excluded.value", (key, f"{owner} {now + seconds}"))
+        return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM meta WHERE key = ? AND value LIKE ?", (f"lease:{name}", f"{owner} %"))
 
     # ----------------------------------------------------------------------------------------------- items
     def upsert_items(self, items: Iterable[ItemRecord]) -> int:
@@ -151,7 +231,7 @@ class Store:
                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET title = excluded.title, "
                           "description = excluded.description, attributes = excluded.attributes, "
                           "updated_at = excluded.updated_at", rows)
-            self._bump(c, "catalogue_revision")
+            self._log_changes(c, [r[0] for r in rows])
         return len(rows)
 
     @staticmethod
@@ -191,7 +271,7 @@ class Store:
         with self._tx() as c:
             if c.execute("DELETE FROM items WHERE item_id = ?", (item_id,)).rowcount == 0:
                 raise NotFound(f"unknown item {item_id!r}")
-            self._bump(c, "catalogue_revision")
+            self._log_changes(c, [item_id])
 
     # ----------------------------------------------------------------------------------------------- users
     def add_users(self, user_ids: Iterable[str]) -> None:
@@ -245,29 +325,40 @@ class Store:
         """Number of distinct users per item over all stored events."""
         return dict(self._query("SELECT item_id, COUNT(DISTINCT user_id) FROM events GROUP BY item_id"))
 
-    def events_frame(self) -> pd.DataFrame:
-        """Every event as a frame with columns user_id, item_id, event, value, timestamp (arrival order)."""
+    def events_frame(self, with_id: bool = False) -> pd.DataFrame:
+        """Every event as a frame with columns user_id, item_id, event, value, timestamp (arrival order), and
+        first the event ``id`` (increasing with arrival) when ``with_id``."""
+        cols = ("id, " if with_id else "") + "user_id, item_id, event, value, timestamp"
         with self._lock:
-            return pd.read_sql_query("SELECT user_id, item_id, event, value, timestamp FROM events ORDER BY id",
-                                     self._conn)
+            return pd.read_sql_query(f"SELECT {cols} FROM events ORDER BY id", self._conn)
+
+    def events_after(self, event_id: int) -> int:
+        """How many stored events arrived after the event ``event_id`` (0: all of them)."""
+        return int(self._query("SELECT COUNT(*) FROM events WHERE id > ?", (int(event_id),))[0][0])
 
     # -------------------------------------------------------------------------------------- model registry
-    _VERSION_COLS = "version, model, path, created_at, active, n_users, n_items, n_events, config"
+    _VERSION_KEYS = ("version", "model", "path", "created_at", "active", "n_users", "n_items", "n_events", "config",
+                     "metrics", "trained_through", "parent", "note")
+    _VERSION_COLS = ", ".join(_VERSION_KEYS)
 
-    @staticmethod
-    def _version(row: tuple) -> VersionRecord:
-        keys = ("version", "model", "path", "created_at", "active", "n_users", "n_items", "n_events", "config")
-        data = dict(zip(keys, row, strict=True))
-        data["config"] = json.loads(data["config"])
+    @classmethod
+    def _version(cls, row: tuple) -> VersionRecord:
+        data = dict(zip(cls._VERSION_KEYS, row, strict=True))
+        data["config"], data["metrics"] = json.loads(data["config"]), json.loads(data["metrics"])
         return VersionRecord(**data)
 
     def add_version(self, model: str, path: str, n_users: int, n_items: int, n_events: int,
-                    config: dict | None = None) -> int:
-        """Register a saved model (``path`` relative to the artefacts folder); returns its version number."""
+                    config: dict | None = None, metrics: dict | None = None, trained_through: int = 0,
+                    parent: int | None = None, note: str = "") -> int:
+        """Register a saved model (``path`` relative to the artefacts folder); returns its version number.
+
+        ``metrics``: its offline metrics; ``trained_through``: the last event id it was trained on; ``parent``:
+        the version it was warm-started from or validated against; ``note``: e.g. the activation decision."""
         with self._tx() as c:
-            cur = c.execute("INSERT INTO model_versions (model, path, created_at, n_users, n_items, n_events, config)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (model, path, time.time(), n_users, n_items, n_events, json.dumps(config or {})))
+            cur = c.execute("INSERT INTO model_versions (model, path, created_at, n_users, n_items, n_events, config,"
+                            " metrics, trained_through, parent, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (model, path, time.time(), n_users, n_items, n_events, json.dumps(config or {}),
+                             json.dumps(metrics or {}), int(trained_through), parent, note))
             return int(cur.lastrowid)
 
     def versions(self) -> list[VersionRecord]:

@@ -51,15 +51,19 @@ class ModelBundle:
         return cls(model, users, items, version)
 
 
-def interactions_from_events(frame: pd.DataFrame) -> tuple[Interactions, Vocabulary, Vocabulary]:
+def interactions_from_events(frame: pd.DataFrame, users: Vocabulary | None = None,
+                             items: Vocabulary | None = None) -> tuple[Interactions, Vocabulary, Vocabulary]:
     """Implicit feedback from an events frame (user_id, item_id, timestamp): one row per distinct
-    (user, item) pair, value 1, ids indexed in order of first appearance."""
+    (user, item) pair (its last event, in arrival order), value 1. Ids are indexed in order of first appearance,
+    after those of ``users`` / ``items`` when given (copies are extended: a warm-started model keeps its indices).
+    """
     if frame.empty:
         raise ValueError("the store holds no events to train on")
     pairs = frame.drop_duplicates(["user_id", "item_id"], keep="last")
-    user_codes, user_ids = pd.factorize(pairs["user_id"])
-    item_codes, item_ids = pd.factorize(pairs["item_id"])
-    users, items = Vocabulary(user_ids), Vocabulary(item_ids)
+    users = Vocabulary(() if users is None else users.ids)
+    items = Vocabulary(() if items is None else items.ids)
+    user_codes = users.encode(pairs["user_id"], add=True)
+    item_codes = items.encode(pairs["item_id"], add=True)
     inter = Interactions.from_arrays(
         user_codes, item_codes, len(users), len(items), timestamp=pairs["timestamp"].to_numpy(np.int64)
     )
@@ -77,7 +81,7 @@ def train_version(
 
     Returns the new version's record (activated first when ``activate``)."""
     model_cls = get_model_class(model_name)
-    frame = store.events_frame()
+    frame = store.events_frame(with_id=True)
     inter, users, items = interactions_from_events(frame)
     log(f"training {model_name} on {len(inter)} interactions ({len(users)} users x {len(items)} items)")
     start = time.perf_counter()
@@ -85,7 +89,8 @@ def train_version(
     log(f"trained {model_name} in {time.perf_counter() - start:.1f} s")
     relative = f"models/{model_name}-{time.time_ns()}"
     ModelBundle(model, users, items).save(store.artefacts / relative)
-    version = store.add_version(model_name, relative, len(users), len(items), len(inter), model.config.to_dict())
+    version = store.add_version(model_name, relative, len(users), len(items), len(inter), model.config.to_dict(),
+                                trained_through=int(frame["id"].max()), note="trained on every stored event")
     log(f"registered {model_name} as model version {version}")
     return store.activate(version) if activate else store.version(version)
 

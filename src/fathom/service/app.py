@@ -12,7 +12,7 @@ from fathom.online.engine import Engine
 from fathom.service.errors import install_error_handlers
 from fathom.service.metrics import Metrics
 from fathom.service.middleware import BodyLimit, RequestMetrics
-from fathom.service.routers import ALL
+from fathom.service.routers import ALL, status, ui
 from fathom.service.settings import ServiceSettings
 
 
@@ -24,9 +24,12 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine or Engine.open(settings.data_dir, settings.engine_config())
+        if settings.learning.interval_s is not None:
+            app.state.engine.start_learner(settings.learning)
         try:
             yield
         finally:
+            app.state.engine.stop_learner()
             if engine is None:
                 app.state.engine.close()
 
@@ -39,7 +42,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    for router in ALL:
+    for router in [*ALL, status.router, ui.router]:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: counts 413s too

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request, Response
 
 from fathom.online.engine import Engine
 from fathom.service.metrics import Metrics
 from fathom.service.settings import ServiceSettings
+
+WORKER_HEADER = "X-Fathom-Worker"
 
 
 def get_settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+def get_engine(request: Request, response: Response) -> Engine:
+    """The engine, caught up with what other worker processes changed in the store (one query when nothing
+    did); the response names the worker process that answered (``X-Fathom-Worker``)."""
+    engine: Engine = request.app.state.engine
+    engine.refresh()
+    response.headers[WORKER_HEADER] = str(os.getpid())
+    return engine
 
 
 def get_metrics(request: Request) -> Metrics:

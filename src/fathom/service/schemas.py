@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -110,3 +110,14 @@ class Health(BaseModel):
     items: int
     users: int
     events: int
+
+
+class TrainRequest(Body):
+    """One online-learning run now; unset fields take the service's ``learning`` settings."""
+
+    force: bool = Field(True, description="train even with fewer than min_new_events new events")
+    model: str | None = Field(None, description="model of the candidate (default: the active version's)")
+    settings: dict[str, Any] | None = Field(None, description="config overrides of the candidate model")
+    tolerance: float | None = Field(None, description="activate when candidate >= active - tolerance")
+    metric: Literal["ndcg", "recall"] | None = None
+    warm_epochs: int | None = Field(None, ge=1)

@@ -11,15 +11,20 @@ from pydantic import Field
 
 from fathom.config import Config
 from fathom.online.engine import EngineConfig
+from fathom.online.learning import LearningConfig
 from fathom.text.encoders import EncoderName
 
-# environment variable -> setting
+# environment variable -> setting ("a.b": field b of the nested settings a)
 ENV = {
     "FATHOM_DATA_DIR": "data_dir",
     "FATHOM_API_KEY": "api_key",
     "FATHOM_MAX_BODY_BYTES": "max_body_bytes",
     "FATHOM_MAX_BATCH": "max_batch",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
+    "FATHOM_LEARN_INTERVAL": "learning.interval_s",
+    "FATHOM_LEARN_MIN_EVENTS": "learning.min_new_events",
+    "FATHOM_LEARN_METRIC": "learning.metric",
+    "FATHOM_LEARN_TOLERANCE": "learning.tolerance",
 }
 
 
@@ -36,6 +41,9 @@ class ServiceSettings(Config):
     """Largest number of results one request may ask for."""
     search_encoder: EncoderName | None = None
     """Dense encoder of the catalogue index (``minilm``, ``e5``); None: BM25 only."""
+    learning: LearningConfig = LearningConfig()
+    """The online learner: with ``learning.interval_s`` set, each worker runs it in the background (one at a
+    time, by a lease in the store); POST /models/train runs it on demand with these settings."""
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(encoder=self.search_encoder)
@@ -44,11 +52,22 @@ class ServiceSettings(Config):
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Settings from ``FATHOM_*`` variables (see :data:`ENV`; an empty value means None) and ``overrides``."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {key: environ[var] or None for var, key in ENV.items() if var in environ}
+        values: dict[str, Any] = {}
+        for var, key in ENV.items():
+            if var in environ:
+                group, _, name = key.rpartition(".")
+                (values.setdefault(group, {}) if group else values)[name] = environ[var] or None
+        for group in [k for k, v in values.items() if isinstance(v, dict)]:  # unset nested values: defaults
+            values[group] = {k: v for k, v in values[group].items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)
 
     def to_env(self) -> dict[str, str]:
         """The ``FATHOM_*`` variables that :meth:`from_env` reads back into these settings."""
-        data = self.to_dict()
-        return {var: "" if data[key] is None else str(data[key]) for var, key in ENV.items()}
+        data, out = self.to_dict(), {}
+        for var, key in ENV.items():
+            value: Any = data
+            for part in key.split("."):
+                value = value[part]
+            out[var] = "" if value is None else str(value)
+        return out

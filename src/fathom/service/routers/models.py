@@ -1,12 +1,14 @@
-"""Model versions: list, activate one, roll back the last activation."""
+"""Model versions: list (with each version's offline metrics), train a candidate now (online learning),
+activate one, roll back the last activation."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from fathom.online.learning import LearningReport
 from fathom.online.records import VersionRecord
-from fathom.service.deps import EngineDep, WriteAccess
-from fathom.service.schemas import ModelsOut
+from fathom.service.deps import EngineDep, SettingsDep, WriteAccess
+from fathom.service.schemas import ModelsOut, TrainRequest
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -25,3 +27,12 @@ def activate(version: int, engine: EngineDep, _: WriteAccess) -> VersionRecord:
 @router.post("/rollback", response_model=VersionRecord)
 def rollback(engine: EngineDep, _: WriteAccess) -> VersionRecord:
     return engine.rollback()
+
+
+@router.post("/train", response_model=LearningReport)
+def train(engine: EngineDep, settings: SettingsDep, _: WriteAccess, body: TrainRequest | None = None) -> LearningReport:
+    """Train a candidate on the events stored since the active version, validate it against the active version on
+    held-out recent events and activate it when it is not worse (409 while another run is training)."""
+    body = body or TrainRequest()
+    overrides = {k: v for k, v in body.model_dump(exclude={"force"}).items() if v is not None}
+    return engine.learn(settings.learning.replace(**overrides), force=body.force)

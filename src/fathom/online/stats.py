@@ -1,0 +1,69 @@
+"""Read-only statistics of a store folder, for status pages and benchmarks.
+
+Each call opens its own read-only SQLite connection (WAL lets it read beside the service's writer), so it never
+takes the :class:`~fathom.online.store.Store` lock and never blocks a write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fathom.online.store import DB_NAME
+
+
+@contextmanager
+def _read_only(folder: str | Path) -> Iterator[sqlite3.Connection]:
+    path = Path(folder) / DB_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: no store here (no {DB_NAME})")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@dataclass
+class EventCounts:
+    """Row counts of a store; ``last_minute`` / ``last_hour`` count events by arrival time."""
+
+    items: int
+    users: int
+    events: int
+    by_type: dict[str, int] = field(default_factory=dict)
+    last_minute: int = 0
+    last_hour: int = 0
+
+
+def event_counts(folder: str | Path, now: float | None = None) -> EventCounts:
+    """Items, users and events of the store in ``folder``, events also by type and by recent arrival."""
+    now = time.time() if now is None else now
+    with _read_only(folder) as c:
+        items = c.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        users = c.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        by_type = dict(c.execute("SELECT event, COUNT(*) FROM events GROUP BY event ORDER BY event").fetchall())
+        minute, hour = c.execute(
+            "SELECT COALESCE(SUM(received_at >= ?), 0), COALESCE(SUM(received_at >= ?), 0) FROM events",
+            (now - 60, now - 3600),
+        ).fetchone()
+    return EventCounts(int(items), int(users), int(sum(by_type.values())), {str(k): int(v) for k, v in by_type.items()},
+                       int(minute), int(hour))
+
+
+def stored_event_count(folder: str | Path) -> int:
+    """Rows in the events table (what a load test compares with the events it sent)."""
+    with _read_only(folder) as c:
+        return int(c.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def recent_users(folder: str | Path, limit: int = 50) -> list[tuple[str, int]]:
+    """(user id, number of events) of the ``limit`` most recently active users, most recent first."""
+    with _read_only(folder) as c:
+        rows = c.execute("SELECT user_id, COUNT(*) FROM events GROUP BY user_id ORDER BY MAX(id) DESC LIMIT ?",
+                         (int(limit),)).fetchall()
+    return [(str(u), int(n)) for u, n in rows]

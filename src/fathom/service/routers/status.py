@@ -1,0 +1,88 @@
+"""Service status for people and the web page: model versions (active marked, offline metrics when the version
+folder holds a ``metrics.json``), live event counts, the search mode, and recently active users."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from fathom.online.engine import Engine
+from fathom.online.records import VersionRecord
+from fathom.online.stats import event_counts, recent_users
+from fathom.service.deps import EngineDep, SettingsDep
+
+router = APIRouter(prefix="/status", tags=["status"])
+
+
+class VersionStatus(VersionRecord):
+    metrics: dict[str, Any] = {}
+    """Offline metrics of the version: those registered with it, else a ``metrics.json`` saved beside the model
+    (empty when there are none)."""
+
+
+class Counts(BaseModel):
+    items: int
+    users: int
+    events: int
+    events_by_type: dict[str, int]
+    events_last_minute: int
+    events_last_hour: int
+
+
+class SearchMode(BaseModel):
+    encoder: str | None
+    signals: list[str]
+    """Signals fused by a query: ``bm25``, plus ``dense`` when an encoder is configured (no reranking)."""
+
+
+class Status(BaseModel):
+    status: str
+    active: int | None
+    versions: list[VersionStatus]
+    counts: Counts
+    search: SearchMode
+    writes_need_key: bool
+
+
+class UserSummary(BaseModel):
+    user_id: str
+    events: int
+
+
+class Users(BaseModel):
+    users: list[UserSummary]
+
+
+def offline_metrics(engine: Engine, record: VersionRecord) -> dict[str, Any]:
+    registered = getattr(record, "metrics", None)
+    if registered:
+        return dict(registered)
+    path = engine.store.artefacts / record.path / "metrics.json"
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@router.get("", response_model=Status)
+def status(engine: EngineDep, settings: SettingsDep) -> Status:
+    versions = [VersionStatus(**{**v.model_dump(), "metrics": offline_metrics(engine, v)})
+                for v in engine.store.versions()]
+    active = next((v.version for v in versions if v.active), None)
+    c = event_counts(engine.store.folder)
+    counts = Counts(items=c.items, users=c.users, events=c.events, events_by_type=c.by_type,
+                    events_last_minute=c.last_minute, events_last_hour=c.last_hour)
+    encoder = settings.search_encoder
+    return Status(status="ok" if engine.bundle is not None else "no active model", active=active, versions=versions,
+                  counts=counts, search=SearchMode(encoder=encoder, signals=["bm25", "dense"] if encoder else ["bm25"]),
+                  writes_need_key=settings.api_key is not None)
+
+
+@router.get("/users", response_model=Users)
+def users(engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Users:
+    """The most recently active users (for the page's user picker), most recent first."""
+    return Users(users=[UserSummary(user_id=u, events=n) for u, n in recent_users(engine.store.folder, limit)])

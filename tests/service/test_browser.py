@@ -1,0 +1,254 @@
+"""The web page in a real headless Chromium (Debian's ``chromium``, driven by Playwright) against a real
+``fathom serve`` subprocess on loopback, over the synthetic two-taste catalogue (:mod:`tests.service.synthetic`).
+
+Skipped, with a message, only when no Chromium executable is on PATH (``apt-get install chromium``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from fathom.online.stats import stored_event_count
+from fathom.online.store import Store
+from fathom.online.versions import train_version
+from tests.service.synthetic import history, prepare_folder
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+TIMEOUT_MS = 20_000  # generous: the machine may be busy
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _post(url: str, body: dict) -> int:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status
+
+
+@contextmanager
+def serve(folder: Path, *options: str) -> Iterator[str]:
+    """The base URL of ``fathom serve`` on ``folder`` in a subprocess, stopped (SIGINT) on exit."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+    proc = subprocess.Popen([sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port",
+                             str(port), "--log-level", "warning", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, f"server exited early: {proc.stdout.read() if proc.stdout else ''}"
+            try:
+                _get(f"{base}/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "server did not start within 120 s"
+                time.sleep(0.3)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """(base URL, data folder) of a ``fathom serve`` subprocess: EASE active as version 1 with offline metrics
+    saved beside it, Popularity registered as version 2 (inactive)."""
+    folder = prepare_folder(tmp_path_factory.mktemp("browser") / "data")
+    store = Store(folder)
+    (store.artefacts / store.version(1).path / "metrics.json").write_text(json.dumps({"test": {"ndcg@10": 0.4321}}))
+    train_version(store, "pop")
+    store.close()
+    with serve(folder) as base:
+        yield base, folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if CHROMIUM is None:
+        pytest.skip("no Chromium executable on PATH (install Debian's package: apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server) -> Iterator[Page]:
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def open_app(page: Page, base: str) -> None:
+    page.goto(f"{base}/")  # redirects to /ui/
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def item_ids(page: Page, list_id: str) -> list[str]:
+    return page.locator(f"#{list_id} > li").evaluate_all("rows => rows.map(r => r.dataset.itemId)")
+
+
+def test_search_shows_hits_with_per_signal_scores_and_facet_counts(page, server):
+    base, _ = server
+    open_app(page, base)
+    # browsing (empty query): the whole catalogue, both genres counted
+    expect(page.locator("#hits > li")).to_have_count(20)
+    expect(page.locator("#key-label")).to_be_hidden()  # no API key configured: writes need none
+    expect(page.locator('#facets [data-facet="genre"][data-value="Sci-Fi"] .count')).to_have_text("10")
+    expect(page.locator('#facets [data-facet="genre"][data-value="Cooking"] .count')).to_have_text("10")
+    page.fill("#search-input", "starship galaxies")
+    page.click("#search-button")
+    expect(page.locator("#search-summary")).to_contain_text("10 matches")
+    expect(page.locator("#hits > li")).to_have_count(10)
+    assert all(i.startswith("s") for i in item_ids(page, "hits"))
+    first = page.locator("#hits > li").first
+    expect(first.locator('[data-signal="bm25"]')).to_contain_text("bm25 ")
+    expect(first.locator('[data-signal="fused"]')).to_be_visible()
+    assert float(first.locator('[data-signal="bm25"]').inner_text().split()[1]) > 0
+    # facet counts over the matches only: no cooking item matches
+    expect(page.locator('#facets [data-facet="genre"][data-value="Sci-Fi"] .count')).to_have_text("10")
+    expect(page.locator('#facets [data-facet="genre"][data-value="Cooking"]')).to_have_count(0)
+
+
+def test_clicking_a_facet_value_filters_and_the_chip_removes_it(page, server):
+    base, folder = server
+    open_app(page, base)
+    expect(page.locator("#hits > li")).to_have_count(20)
+    page.click('#facets button[data-facet="genre"][data-value="Cooking"]')
+    expect(page.locator("#search-summary")).to_contain_text("10 matches")
+    expect(page.locator("#hits > li")).to_have_count(10)
+    assert sorted(item_ids(page, "hits")) == [f"c{n}" for n in range(10)]
+    expect(page.locator('#facets button[data-value="Cooking"]')).to_have_attribute("aria-pressed", "true")
+    chip = page.locator('#active-filters .chip[data-value="Cooking"]')
+    expect(chip).to_have_text("genre: Cooking ×")
+    # without a chosen user a click shows similar items and records nothing
+    before = stored_event_count(folder)
+    page.click('#hits li[data-item-id="c3"] .item-link')
+    expect(page.locator("#similar-title")).to_have_text("Similar to “Kitchen Recipe 3”")
+    expect(page.locator("#similar > li")).not_to_have_count(0)
+    assert all(i.startswith("c") for i in item_ids(page, "similar")[:5])
+    assert not any(t.startswith("score -0") for t in page.locator("#similar .score").all_inner_texts())
+    expect(page.locator("#message")).to_contain_text("Choose a user")
+    assert stored_event_count(folder) == before
+    chip.click()
+    expect(page.locator("#hits > li")).to_have_count(20)
+    expect(page.locator("#active-filters .chip")).to_have_count(0)
+
+
+def test_choosing_a_user_shows_recommendations_with_reasons(page, server):
+    base, _ = server
+    open_app(page, base)
+    page.select_option("#user-select", "u12")
+    expect(page.locator("#recs > li")).to_have_count(10)
+    got = item_ids(page, "recs")
+    assert set(got[:4]) == {f"c{n}" for n in range(10)} - set(history(12))  # the 4 unseen cooking items first
+    first = page.locator("#recs > li").first
+    expect(first.locator(".meta")).to_contain_text("because you interacted with Kitchen Recipe")
+    expect(page.locator("#user-summary")).to_contain_text("User u12: 6 events; model version 1")
+
+
+def test_clicking_a_recommended_item_records_an_event_and_it_leaves_the_list(page, server):
+    base, folder = server
+    open_app(page, base)
+    page.select_option("#user-select", "u3")
+    expect(page.locator("#recs > li")).to_have_count(10)
+    before_ids, before_events = item_ids(page, "recs"), stored_event_count(folder)
+    renders = int(page.locator("#recs").get_attribute("data-renders"))
+    clicked = before_ids[0]
+    assert clicked.startswith("s") and clicked not in history(3)
+    page.click(f'#recs li[data-item-id="{clicked}"] .item-link')
+    expect(page.locator(f'#recs li[data-item-id="{clicked}"]')).to_have_count(0)
+    expect(page.locator("#recs")).to_have_attribute("data-renders", str(renders + 1))  # the list re-rendered
+    expect(page.locator("#recs > li")).to_have_count(10)
+    after_ids = item_ids(page, "recs")
+    unseen_space = {f"s{n}" for n in range(10)} - set(history(3)) - {clicked}
+    assert clicked not in after_ids and set(after_ids[:3]) == unseen_space
+    assert stored_event_count(folder) == before_events + 1
+    assert _get(f"{base}/users/u3")["recent_items"][0] == clicked
+    expect(page.locator("#user-summary")).to_contain_text("7 events")
+    expect(page.locator('#user-select option[value="u3"]')).to_have_text("u3 (7 events)")
+    expect(page.locator("#message")).to_contain_text(f"Recorded a click on “Space Voyage {clicked[1:]}” for user u3")
+    expect(page.locator("#similar-panel")).to_have_attribute("data-item-id", clicked)
+    expect(page.locator("#similar > li")).not_to_have_count(0)
+
+
+def test_status_page_lists_versions_metrics_and_live_counts(page, server):
+    base, folder = server
+    page.goto(f"{base}/ui/status")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    rows = page.locator("#versions tbody tr")
+    expect(rows).to_have_count(2)
+    active = page.locator('#versions tr[data-version="1"]')
+    expect(active).to_have_class("active")
+    expect(active.locator(".badge")).to_have_text("active")
+    expect(active).to_contain_text("ease")
+    expect(active.locator(".metrics")).to_contain_text("test.ndcg@10 0.4321")
+    other = page.locator('#versions tr[data-version="2"]')
+    expect(other).to_contain_text("pop")
+    expect(other).to_contain_text("inactive")
+    expect(other.locator(".metrics")).to_contain_text("none saved")
+    events = page.locator('#counts tr[data-count="events"] td')
+    expect(events).to_have_text(f"{stored_event_count(folder):,}")
+    expect(page.locator('#counts tr[data-count="users"] td')).to_have_text("20")
+    expect(page.locator("#service")).to_contain_text("bm25, no reranking")
+    assert _post(f"{base}/events", {"user_id": "u5", "item_id": "s0", "event": "purchase"}) == 201
+    # the page refreshes itself: the new event shows up without a reload
+    expect(events).to_have_text(f"{stored_event_count(folder):,}")
+    expect(page.locator('#counts tr[data-count="events: purchase"] td')).to_have_text("1")
+
+
+def test_with_an_api_key_configured_the_page_asks_for_it_before_recording_clicks(browser, tmp_path):
+    folder = prepare_folder(tmp_path / "data")
+    with serve(folder, "--api-key", "k1") as base:
+        tab = browser.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        try:
+            open_app(tab, base)
+            expect(tab.locator("#key-label")).to_be_visible()
+            tab.select_option("#user-select", "u0")
+            expect(tab.locator("#recs > li")).to_have_count(10)
+            first = item_ids(tab, "recs")[0]
+            tab.click(f'#recs li[data-item-id="{first}"] .item-link')
+            expect(tab.locator("#message")).to_contain_text("The click was not recorded")
+            assert stored_event_count(folder) == 120
+            tab.fill("#api-key", "k1")
+            tab.click(f'#recs li[data-item-id="{first}"] .item-link')
+            expect(tab.locator(f'#recs li[data-item-id="{first}"]')).to_have_count(0)
+            assert stored_event_count(folder) == 121
+        finally:
+            tab.close()

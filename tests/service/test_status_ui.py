@@ -1,0 +1,62 @@
+"""The status endpoints, the read-only store statistics behind them, and the routes serving the web page."""
+
+from __future__ import annotations
+
+import json
+
+from fathom.online.stats import event_counts, recent_users, stored_event_count
+from fathom.online.store import Store
+from fathom.online.versions import train_version
+
+
+def test_status_reports_versions_metrics_counts_and_search_mode(make_client, data_dir):
+    store = Store(data_dir)
+    (store.artefacts / store.version(1).path / "metrics.json").write_text(json.dumps({"ndcg@10": 0.25}))
+    train_version(store, "pop")
+    store.close()
+    client = make_client()
+    assert client.post("/events", json={"user_id": "u0", "item_id": "s7", "event": "purchase"}).status_code == 201
+    body = client.get("/status").json()
+    assert body["status"] == "ok" and body["active"] == 1 and body["writes_need_key"] is False
+    assert [(v["version"], v["model"], v["active"]) for v in body["versions"]] == [(1, "ease", True),
+                                                                                   (2, "pop", False)]
+    assert body["versions"][0]["metrics"] == {"ndcg@10": 0.25} and body["versions"][1]["metrics"] == {}
+    assert body["counts"] == {"items": 20, "users": 20, "events": 121, "events_by_type": {"click": 120, "purchase": 1},
+                              "events_last_minute": 121, "events_last_hour": 121}
+    assert body["search"] == {"encoder": None, "signals": ["bm25"]}
+    assert make_client(api_key="k").get("/status").json()["writes_need_key"] is True
+
+
+def test_status_users_are_the_most_recently_active_first(client):
+    assert client.get("/status/users?limit=3").json() == {
+        "users": [{"user_id": "u19", "events": 6}, {"user_id": "u18", "events": 6}, {"user_id": "u17", "events": 6}]}
+    client.post("/events", json={"user_id": "u4", "item_id": "s0"})
+    client.post("/events", json={"user_id": "new", "item_id": "c0"})
+    users = client.get("/status/users?limit=2").json()["users"]
+    assert users == [{"user_id": "new", "events": 1}, {"user_id": "u4", "events": 7}]
+    assert client.get("/status/users?limit=0").status_code == 422
+
+
+def test_store_statistics_read_beside_a_writer(data_dir):
+    store = Store(data_dir)  # an open writer, as in the service
+    assert stored_event_count(data_dir) == 120
+    counts = event_counts(data_dir, now=0.0)  # every event arrived after time 0
+    assert (counts.items, counts.users, counts.events, counts.by_type) == (20, 20, 120, {"click": 120})
+    assert counts.last_minute == counts.last_hour == 120
+    assert event_counts(data_dir, now=4e9).last_hour == 0  # and none in the hour before 2096
+    assert len(recent_users(data_dir, limit=100)) == 20
+    store.close()
+
+
+def test_the_page_and_its_assets_are_served(client):
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == "/ui/"
+    page = client.get("/ui/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="search-input"' in page.text and 'src="/ui/app.js"' in page.text
+    assert client.get("/ui/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/ui/style.css").headers["content-type"].startswith("text/css")
+    assert 'id="versions"' in client.get("/ui/status").text
+    for bad in ("/ui/nothing.js", "/ui/status.py", "/ui/..%2Fapp.py", "/ui/.hidden.js"):
+        assert client.get(bad).status_code == 404, bad
+    assert "/ui/" not in client.get("/openapi.json").json()["paths"]
