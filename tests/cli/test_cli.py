@@ -114,7 +114,10 @@ def test_bad_input_is_one_line_and_non_zero(argv, message, files, tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert message in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) <= 3  # argparse adds its usage line
+    lines = proc.stderr.strip().splitlines()
+    assert message in lines[-1]  # the error is one line, the last one
+    # anything before it is argparse's usage (its first line starts with "usage:", wrapped lines are indented)
+    assert all(line.startswith(("usage:", " ")) for line in lines[:-1]), lines
 
 
 def test_unknown_user_is_a_clear_error(files, tmp_path, capsys, monkeypatch):

@@ -1,5 +1,5 @@
 """Search: BM25 (bm25s), dense vector retrieval, hybrid fusion, a filterable catalogue index, query understanding,
-personalisation by a recommender, BEIR evaluation."""
+personalisation by a recommender, cross-encoder reranking, BEIR evaluation."""
 
 from fathom.retrieval.beir import BeirCollection, hash_split, load_beir, split_queries
 from fathom.retrieval.evaluation import MethodResult, SearchEvalConfig, evaluate_collection, results_table
@@ -9,11 +9,15 @@ from fathom.retrieval.hybrid import Hit, HybridConfig, Reranker, hybrid_search
 from fathom.retrieval.lexical import LexicalConfig, LexicalIndex
 from fathom.retrieval.personalise import Personaliser
 from fathom.retrieval.query_understanding import QueryUnderstanding, QueryUnderstandingConfig, understand_query
+from fathom.retrieval.rerank import CrossEncoder, CrossEncoderConfig, CrossEncoderReranker, RerankConfig
 from fathom.retrieval.search_index import Document, SearchIndex, SearchIndexConfig, SearchResult
 from fathom.retrieval.vector_index import ExactIndex, HNSWIndex, VectorIndex, ann_recall_at_k, build_vector_index
 
 __all__ = [
     "BeirCollection",
+    "CrossEncoder",
+    "CrossEncoderConfig",
+    "CrossEncoderReranker",
     "Document",
     "ExactIndex",
     "HNSWIndex",
@@ -25,6 +29,7 @@ __all__ = [
     "Personaliser",
     "QueryUnderstanding",
     "QueryUnderstandingConfig",
+    "RerankConfig",
     "Reranker",
     "SearchEvalConfig",
     "SearchFilter",

@@ -1,7 +1,10 @@
 """Evaluate search methods on a BEIR-format collection: quality (nDCG@10, Recall@100, MRR@10) and speed.
 
 Methods: ``bm25``, ``dense-minilm``, ``dense-e5``, ``hybrid-minilm``, ``hybrid-e5``. Every method ranks
-through :func:`fathom.retrieval.hybrid.hybrid_search`, the same core as :class:`SearchIndex`.
+through :func:`fathom.retrieval.hybrid.hybrid_search`, the same core as :class:`SearchIndex`. With a trained
+cross-encoder (``reranker=``), ``hybrid-minilm+rerank`` / ``hybrid-e5+rerank`` rerank the top
+``config.rerank.depth`` hybrid hits (same fusion weights as the plain hybrid); the reranking time per query is
+reported on its own (``rerank_p50_ms``, ``rerank_p50_cpu_ms``) and is also part of the total latency.
 
 Query splits: crowdflower has no official split, so its queries are divided by
 :func:`fathom.retrieval.beir.hash_split` (sha256 of ``"fathom-search:" + query id``, first 8 bytes as an
@@ -31,11 +34,14 @@ from fathom.retrieval.beir import BeirCollection, Split, doc_text, load_beir, sp
 from fathom.retrieval.hybrid import HybridConfig, hybrid_search
 from fathom.retrieval.lexical import LexicalConfig, LexicalIndex
 from fathom.retrieval.metrics import mean_metrics
+from fathom.retrieval.rerank import CrossEncoder, CrossEncoderReranker, RerankConfig
 from fathom.retrieval.vector_index import VectorIndex, build_vector_index
 from fathom.text.encoders import CachedEncoder, Encoder, EncoderName, get_encoder
 
 Method = Literal["bm25", "dense-minilm", "dense-e5", "hybrid-minilm", "hybrid-e5"]
 ALL_METHODS: tuple[Method, ...] = ("bm25", "dense-minilm", "dense-e5", "hybrid-minilm", "hybrid-e5")
+RerankMethod = Literal["hybrid-minilm+rerank", "hybrid-e5+rerank"]
+RERANK_METHODS: tuple[RerankMethod, ...] = ("hybrid-minilm+rerank", "hybrid-e5+rerank")  # need a reranker
 # Collections evaluated on a held-out half of their queries, with fusion weights tuned on the other half.
 HELD_OUT = {"crowdflower"}
 WEIGHT_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -51,6 +57,9 @@ class SearchEvalConfig(Config):
     max_queries: int | None = None
     speed_sample: int = 32  # documents encoded without cache to measure encoder throughput
     vector_index: Literal["exact", "hnsw"] = "exact"
+    rerank: RerankConfig = RerankConfig(depth=20)  # for the +rerank methods
+    # also report each +rerank method with this fused_weight, as "<method>(mix w)", from the same model scores
+    rerank_mix: float | None = None
 
 
 @dataclass
@@ -68,12 +77,15 @@ class MethodResult:
     p50_cpu_ms: float  # process CPU time per query (all threads): robust to other jobs sharing the CPU
     index_docs_per_s: float
     weights: dict[str, float] = field(default_factory=dict)
+    rerank_p50_ms: float = 0.0  # +rerank methods: cross-encoder time per query alone (wall clock, process CPU)
+    rerank_p50_cpu_ms: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def _encoder_of(method: str) -> EncoderName | None:
+    method = method.removesuffix("+rerank")
     return method.split("-", 1)[1] if "-" in method else None  # type: ignore[return-value]
 
 
@@ -107,11 +119,14 @@ def _run(
     config: HybridConfig,
     weights: dict[str, float],
     doc_ids: list[str],
+    reranker: CrossEncoderReranker | None = None,
+    texts: dict[str, str] | None = None,
 ) -> tuple[dict[str, list[str]], np.ndarray]:
-    """Runs of ``method`` and its (Q, 2) latencies in seconds: wall clock and process CPU time."""
+    """Runs of ``method`` and its (Q, 4) latencies in seconds: total wall clock and process CPU time, then the
+    reranking part of each (0 without ``reranker``; ``texts``: query id -> text, needed with it)."""
     enc = _encoder_of(method)
     runs: dict[str, list[str]] = {}
-    latency = np.zeros((len(queries), 2))
+    latency = np.zeros((len(queries), 4))
     for i, qid in enumerate(queries):
         spent = np.zeros(2)
         bm25 = qvec = None
@@ -123,7 +138,12 @@ def _run(
             spent += dt
         t, c = time.perf_counter(), time.process_time()
         hits = hybrid_search(100, config, bm25, qvec, index.get(enc) if enc else None, weights=weights)
-        latency[i] = spent + [time.perf_counter() - t, time.process_time() - c]
+        latency[i, :2] = spent + [time.perf_counter() - t, time.process_time() - c]
+        if reranker is not None and texts is not None:
+            t, c = time.perf_counter(), time.process_time()
+            hits = reranker.rerank(texts[qid], hits)
+            latency[i, 2:] = [time.perf_counter() - t, time.process_time() - c]
+            latency[i, :2] += latency[i, 2:]
         runs[qid] = [doc_ids[h.row] for h in hits]
     return runs, latency
 
@@ -143,9 +163,13 @@ def evaluate_collection(
     encoder_factory: Callable[[EncoderName], Encoder] = get_encoder,
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
+    reranker: CrossEncoder | None = None,
 ) -> list[MethodResult]:
-    """Evaluate ``methods`` on ``collection`` (a loaded collection or a name/folder for :func:`load_beir`)."""
+    """Evaluate ``methods`` on ``collection`` (a loaded collection or a name/folder for :func:`load_beir`);
+    ``reranker`` is the cross-encoder the ``+rerank`` methods use."""
     config = config or SearchEvalConfig()
+    if reranker is None and any(m.endswith("+rerank") for m in methods):
+        raise ValueError(f"methods {[m for m in methods if m.endswith('+rerank')]} need a trained reranker")
     coll = load_beir(collection) if isinstance(collection, str) else collection
     held_out = coll.name in HELD_OUT
     split = ("test" if held_out else "all") if config.split == "auto" else config.split
@@ -192,36 +216,66 @@ def evaluate_collection(
 
     prep = _prepare({**train_queries, **eval_queries}, lexical, encoders)
     results = []
+    tuned: dict[str, dict[str, float]] = {}
     for method in methods:
         weights = _method_weights(method, config.hybrid)
+        base = method.removesuffix("+rerank")
         if tune and method.startswith("hybrid") and train_queries:
-            weights = tune_weights(method, list(train_queries), prep, index, config.hybrid, doc_ids, qrels)
-            log(f"{coll.name}: {method} weights tuned on {len(train_queries)} train queries: {weights}")
-        runs, latency = _run(method, list(eval_queries), prep, index, config.hybrid, weights, doc_ids)
-        m = mean_metrics(runs, coll.qrels)
-        enc = _encoder_of(method)
-        docs_per_s = speed.get(enc, 0.0) if method.startswith("dense") else speed.get("bm25", 0.0)
-        if method.startswith("hybrid"):  # both indexes are built: harmonic combination of the two rates
-            docs_per_s = 1.0 / (1.0 / speed["bm25"] + 1.0 / speed[enc])
-        results.append(
-            MethodResult(
-                collection=coll.name,
-                method=method,
-                split=split,
-                n_queries=len(eval_queries),
-                ndcg10=m["ndcg@10"],
-                recall100=m["recall@100"],
-                mrr10=m["mrr@10"],
-                qps=float(1.0 / latency[:, 0].mean()) if len(latency) else 0.0,
-                p50_ms=float(np.percentile(latency[:, 0], 50) * 1e3) if len(latency) else 0.0,
-                p99_ms=float(np.percentile(latency[:, 0], 99) * 1e3) if len(latency) else 0.0,
-                p50_cpu_ms=float(np.percentile(latency[:, 1], 50) * 1e3) if len(latency) else 0.0,
-                index_docs_per_s=docs_per_s,
-                weights=weights,
-            )
-        )
-        log(f"{coll.name}: {method} nDCG@10 {m['ndcg@10']:.4f}")
+            if base not in tuned:
+                tuned[base] = tune_weights(base, list(train_queries), prep, index, config.hybrid, doc_ids, qrels)
+                log(f"{coll.name}: {base} weights tuned on {len(train_queries)} train queries: {tuned[base]}")
+            weights = tuned[base]
+        variants: list[tuple[str, CrossEncoderReranker | None]] = [(method, None)]
+        if method.endswith("+rerank"):
+            cache: dict[tuple[str, int], float] = {}  # model scores shared by the variants
+            variants = [(method, CrossEncoderReranker(reranker, texts, config.rerank, cache))]  # type: ignore[arg-type]
+            if config.rerank_mix is not None:
+                mix = config.rerank.replace(fused_weight=config.rerank_mix)
+                rr_mix = CrossEncoderReranker(reranker, texts, mix, cache)  # type: ignore[arg-type]
+                variants.append((f"{method}(mix {config.rerank_mix:g})", rr_mix))
+        first_latency = None
+        for label, rr in variants:
+            runs, latency = _run(method, list(eval_queries), prep, index, config.hybrid, weights, doc_ids, rr,
+                                 eval_queries)
+            if first_latency is None:
+                first_latency = latency
+            else:  # the model scores came from the cache: report the time of scoring them
+                latency = first_latency
+            m = mean_metrics(runs, coll.qrels)
+            enc = _encoder_of(method)
+            docs_per_s = speed.get(enc, 0.0) if method.startswith("dense") else speed.get("bm25", 0.0)
+            if method.startswith("hybrid"):  # both indexes are built: harmonic combination of the two rates
+                docs_per_s = 1.0 / (1.0 / speed["bm25"] + 1.0 / speed[enc])
+            results.append(_result(coll.name, label, split, len(eval_queries), m, latency, docs_per_s, weights, rr))
+            log(f"{coll.name}: {label} nDCG@10 {m['ndcg@10']:.4f}")
     return results
+
+
+def _result(
+    collection: str, method: str, split: str, n: int, m: dict, latency: np.ndarray, docs_per_s: float,
+    weights: dict[str, float], reranker: CrossEncoderReranker | None,
+) -> MethodResult:
+    """A :class:`MethodResult` from metrics ``m`` and (Q, 4) ``latency`` seconds (see :func:`_run`)."""
+    def p50(col: int) -> float:
+        return float(np.percentile(latency[:, col], 50) * 1e3) if len(latency) else 0.0
+
+    return MethodResult(
+        collection=collection,
+        method=method,
+        split=split,
+        n_queries=n,
+        ndcg10=m["ndcg@10"],
+        recall100=m["recall@100"],
+        mrr10=m["mrr@10"],
+        qps=float(1.0 / latency[:, 0].mean()) if len(latency) else 0.0,
+        p50_ms=p50(0),
+        p99_ms=float(np.percentile(latency[:, 0], 99) * 1e3) if len(latency) else 0.0,
+        p50_cpu_ms=p50(1),
+        index_docs_per_s=docs_per_s,
+        weights=weights,
+        rerank_p50_ms=p50(2) if reranker is not None else 0.0,
+        rerank_p50_cpu_ms=p50(3) if reranker is not None else 0.0,
+    )
 
 
 def tune_weights(
@@ -247,16 +301,20 @@ def tune_weights(
 
 
 def results_table(results: Sequence[MethodResult]) -> str:
-    """Markdown table of results."""
+    """Markdown table of results (with rerank-latency columns when a row was reranked)."""
+    reranked = any(r.rerank_p50_ms > 0 for r in results)
     head = (
         "| collection | method | split | queries | nDCG@10 | R@100 | MRR@10 | QPS | p50 ms | p99 ms | p50 CPU ms "
-        "| index docs/s |"
+        "| index docs/s |" + (" rerank p50 ms | rerank p50 CPU ms |" if reranked else "")
     )
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * (14 if reranked else 12)]
     for r in results:
+        extra = ""
+        if reranked:
+            extra = f" {r.rerank_p50_ms:.1f} | {r.rerank_p50_cpu_ms:.1f} |" if r.rerank_p50_ms > 0 else " - | - |"
         lines.append(
             f"| {r.collection} | {r.method} | {r.split} | {r.n_queries} | {r.ndcg10:.4f} | {r.recall100:.4f} | "
             f"{r.mrr10:.4f} | {r.qps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.p50_cpu_ms:.1f} | "
-            f"{r.index_docs_per_s:.0f} |"
+            f"{r.index_docs_per_s:.0f} |{extra}"
         )
     return "\n".join(lines)

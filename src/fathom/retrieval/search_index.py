@@ -164,14 +164,18 @@ class SearchIndex:
         reranker: Reranker | None = None,
         rescore: Mapping[str, CandidateSignal] | None = None,
         understand: bool = False,
+        rerank: int | None = None,
     ) -> SearchResult:
         """Top-``k`` documents for ``query`` among those passing ``filter``, with per-signal scores, the facet
         counts (``facets``: attribute names; default all categorical ones) over filtered matches, and the
         typo corrections applied. ``weights`` overrides the fusion weights for this request; ``extra`` adds
         (N,) signals (e.g. a per-user score); ``rescore`` adds signals computed on the candidates only (they
         reorder matches, and rank the filtered catalogue of an empty query); ``reranker`` reorders the top
-        ``rerank_depth`` hits. ``understand`` reads price / year / colour / category constraints out of the
+        ``rerank`` hits (default ``config.rerank_depth``), each keeping its cross-encoder score as
+        ``scores["rerank"]``. ``understand`` reads price / year / colour / category constraints out of the
         query (:mod:`fathom.retrieval.query_understanding`), applies them with ``filter`` and reports them."""
+        if rerank is not None and (reranker is None or rerank < 1):
+            raise ValueError(f"rerank={rerank} needs a reranker and a depth >= 1")
         mask = self.alive() & self.attributes.mask(filter)  # (N,)
         w = dict(self.config.hybrid.weights if weights is None else weights)
         rescore = dict(rescore or {})
@@ -186,7 +190,7 @@ class SearchIndex:
         if not query.strip():
             result = self._browse(mask, k, facets, rescore, w)
         else:
-            result = self._query(query, k, mask, w, facets, extra, reranker, rescore)
+            result = self._query(query, k, mask, w, facets, extra, reranker, rescore, rerank)
         result.understanding = understanding
         return result
 
@@ -209,7 +213,7 @@ class SearchIndex:
 
     def _query(self, query: str, k: int, mask: np.ndarray, w: dict[str, float], facets: Sequence[str] | None,
                extra: Mapping[str, np.ndarray] | None, reranker: Reranker | None,
-               rescore: Mapping[str, CandidateSignal]) -> SearchResult:
+               rescore: Mapping[str, CandidateSignal], rerank: int | None = None) -> SearchResult:
         bm25 = qvec = None
         corrections: dict[str, str] = {}
         if w.get("bm25", 0) > 0 and self.lexical.n_alive:
@@ -220,10 +224,11 @@ class SearchIndex:
             qvec = self.encoder.encode([query], batch_size=1, kind="query")[0]
         if bm25 is None and qvec is None and not extra:
             return self._finish([], 0, mask, facets, corrections)
-        depth = max(k, self.config.rerank_depth if reranker else k)
+        rerank = self.config.rerank_depth if rerank is None else rerank
+        depth = max(k, rerank if reranker else k)
         hits = hybrid_search(depth, self.config.hybrid, bm25, qvec, self.vectors, mask, extra, weights=w,
                              rescore=rescore)
-        hits = apply_reranker(query, hits, reranker, self.config.rerank_depth)[:k]
+        hits = apply_reranker(query, hits, reranker, rerank)[:k]
         # the result set for facets and totals: lexical matches plus the returned hits when BM25 takes part,
         # every allowed document for dense-only search (similarity matches everything)
         if bm25 is not None:
