@@ -18,7 +18,9 @@ from fathom.online.versions import train_version
 GENRES = {"a": ("Alpine Hike", "Outdoors", "mountain trail walking boots"),
           "b": ("Baking Class", "Baking", "oven bread flour dough")}
 # small and fast: enough to separate two genres in a few seconds on a busy CPU
-BPR_SETTINGS = {"factors": 16, "lr": 0.05, "epochs": 40, "batch_size": 64, "reg": 1e-4, "init_std": 0.1, "progress": False}
+BPR_SETTINGS = {
+    "factors": 16, "lr": 0.05, "epochs": 40, "batch_size": 64, "reg": 1e-4, "init_std": 0.1, "progress": False,
+}
 
 
 def items() -> list[ItemRecord]:

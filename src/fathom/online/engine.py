@@ -207,9 +207,13 @@ class Engine:
         """The saved index when it matches the store's catalogue revision, else one rebuilt from the store."""
         folder, revision = self.index_folder, self.store.catalogue_revision
         stamp = folder / "revision.txt"
+        index = None
         if stamp.is_file() and stamp.read_text().strip() == str(revision):
             index = SearchIndex.load(folder, self._encoder)
-        else:
+            if index.config.encoder != self.config.encoder:  # saved with another encoder (or none): rebuild
+                index = None
+                stamp.unlink()
+        if index is None:
             index = self.build_index()
         with self._lock:
             self.index = index
