@@ -34,8 +34,7 @@ from pydantic import Field
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
-from fathom.models._sparse import csr_from_state, csr_to_state
-from fathom.models.base import Recommender, topk_rows
+from fathom.models.ease import ItemItemLinear
 
 
 class ADMMSLIMConfig(Config):
@@ -109,7 +108,7 @@ def admm_slim_weights(
     return c.astype(np.float32), done
 
 
-class ADMMSLIM(Recommender):
+class ADMMSLIM(ItemItemLinear):
     """ADMM SLIM; memory O(n_items^2) (a few dense I x I matrices while fitting)."""
 
     name = "admmslim"
@@ -126,20 +125,3 @@ class ADMMSLIM(Recommender):
         self.meta = {"iterations": iterations, "density": float(np.count_nonzero(self.weights)) / self.weights.size}
         self.fitted = True
         return self
-
-    def _score(self, users: np.ndarray) -> np.ndarray:
-        return np.asarray(self.history[users] @ self.weights)
-
-    def similar_items(self, items: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
-        items = self._check_ids(items, self.n_items, "item")
-        scores = self.weights[items] + self.weights[:, items].T  # symmetrised item-item weights (B, I)
-        scores[np.arange(len(items)), items] = -np.inf
-        return topk_rows(scores, k)
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return {"weights": self.weights, **csr_to_state("history", self.history)}
-
-    def _load_state(self, state: dict[str, np.ndarray]) -> None:
-        self.weights = state["weights"]
-        self.history = csr_from_state("history", state)

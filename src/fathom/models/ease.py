@@ -40,18 +40,12 @@ def ease_weights(x: sp.csr_matrix, reg: float) -> np.ndarray:
     return b.astype(np.float32)
 
 
-class EASE(Recommender):
-    """score(u, :) = x_u B. Memory is O(n_items^2): suited to catalogues up to a few tens of thousands."""
+class ItemItemLinear(Recommender):
+    """Models that score ``x_u W`` with a dense item-item matrix W (I, I) learnt from the training matrix X.
 
-    name = "ease"
-    Config = EASEConfig
-
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
-        self._begin_fit(train)
-        self.history = train.csr()
-        self.weights = ease_weights(self.history, self.config.reg)
-        self.fitted = True
-        return self
+    Subclasses set ``self.history`` (X, CSR) and ``self.weights`` (W) in ``fit``; scoring, similar items
+    (symmetrised W) and the saved state are shared.
+    """
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.history[users] @ self.weights)
@@ -69,3 +63,17 @@ class EASE(Recommender):
     def _load_state(self, state: dict[str, np.ndarray]) -> None:
         self.weights = state["weights"]
         self.history = csr_from_state("history", state)
+
+
+class EASE(ItemItemLinear):
+    """score(u, :) = x_u B. Memory is O(n_items^2): suited to catalogues up to a few tens of thousands."""
+
+    name = "ease"
+    Config = EASEConfig
+
+    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+        self._begin_fit(train)
+        self.history = train.csr()
+        self.weights = ease_weights(self.history, self.config.reg)
+        self.fitted = True
+        return self

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from fathom.models.base import Recommender
 
 # model name -> attribute with the (n_items, n_items) weights W such that score(u) = x_u @ W
-LINEAR_WEIGHTS: dict[str, str] = {"ease": "weights", "itemknn": "sim"}
+LINEAR_WEIGHTS: dict[str, str] = {"ease": "weights", "admmslim": "weights", "itemknn": "sim"}
 
 
 def item_item_weights(model: Recommender) -> np.ndarray | sp.spmatrix | None:
