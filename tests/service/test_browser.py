@@ -7,13 +7,7 @@ Skipped, with a message, only when no Chromium executable is on PATH (``apt-get 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,16 +20,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from fathom.online.stats import stored_event_count
 from fathom.online.store import Store
 from fathom.online.versions import train_version
+from tests.service.server import serve
 from tests.service.synthetic import history, prepare_folder
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 TIMEOUT_MS = 20_000  # generous: the machine may be busy
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> dict:
@@ -50,32 +39,10 @@ def _post(url: str, body: dict) -> int:
 
 
 @contextmanager
-def serve(folder: Path, *options: str) -> Iterator[str]:
+def serve_url(folder: Path, *options: str) -> Iterator[str]:
     """The base URL of ``fathom serve`` on ``folder`` in a subprocess, stopped (SIGINT) on exit."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
-    proc = subprocess.Popen([sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port",
-                             str(port), "--log-level", "warning", *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"server exited early: {proc.stdout.read() if proc.stdout else ''}"
-            try:
-                _get(f"{base}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "server did not start within 120 s"
-                time.sleep(0.3)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+    with serve(folder, *options) as server:
+        yield server.base
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +54,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     (store.artefacts / store.version(1).path / "metrics.json").write_text(json.dumps({"test": {"ndcg@10": 0.4321}}))
     train_version(store, "pop")
     store.close()
-    with serve(folder) as base:
+    with serve_url(folder) as base:
         yield base, folder
 
 
@@ -234,7 +201,7 @@ def test_status_page_lists_versions_metrics_and_live_counts(page, server):
 
 def test_with_an_api_key_configured_the_page_asks_for_it_before_recording_clicks(browser, tmp_path):
     folder = prepare_folder(tmp_path / "data")
-    with serve(folder, "--api-key", "k1") as base:
+    with serve_url(folder, "--api-key", "k1") as base:
         tab = browser.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
         try:

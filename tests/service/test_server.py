@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
+from tests.service.server import serve
 from tests.service.synthetic import prepare_folder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
@@ -33,24 +22,9 @@ def call(url: str, body: dict | None = None, headers: dict | None = None) -> tup
 
 def test_fathom_serve_answers_real_http_requests(tmp_path):
     folder = prepare_folder(tmp_path / "data")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port", str(port),
-         "--api-key", "k1", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"server exited early: {proc.stdout.read() if proc.stdout else ''}"
-            try:
-                status, health = call(f"{base}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "server did not start within 120 s"
-                time.sleep(0.3)
+    with serve(folder, "--api-key", "k1") as server:
+        base = server.base
+        status, health = call(f"{base}/health")
         assert status == 200 and health["model_version"] == 1 and health["items"] == 20
         status, recs = call(f"{base}/recommend/u0?k=4")
         assert status == 200 and {r["item_id"] for r in recs["items"]} == {"s6", "s7", "s8", "s9"}
@@ -62,12 +36,5 @@ def test_fathom_serve_answers_real_http_requests(tmp_path):
         got = [r["item_id"] for r in recs["items"]]
         assert "s6" not in got and {"s7", "s8", "s9"} <= set(got)
         assert any(r["because"] == "s6" for r in recs["items"])  # the new event already explains a pick
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-    assert proc.returncode == 0, out
-    assert f"serving {folder} on http://127.0.0.1:{port}" in out
+    assert server.returncode == 0, server.output
+    assert f"serving {folder} on http://127.0.0.1:{server.port}" in server.output

@@ -4,11 +4,6 @@ an item upsert or a model activation handled by one worker is seen by every work
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -19,8 +14,8 @@ import pytest
 from fathom.online.store import Store
 from fathom.online.versions import train_version
 from fathom.service.deps import WORKER_HEADER
+from tests.service.server import serve
 from tests.service.synthetic import prepare_folder
-from tests.service.test_server import free_port
 
 
 def call(url: str, body: dict | None = None, method: str | None = None) -> tuple[int, dict, str]:
@@ -54,33 +49,8 @@ def answers_from_every_worker(url: str, check: Callable[[dict], bool], n_workers
 @pytest.fixture
 def server(tmp_path):
     folder = prepare_folder(tmp_path / "data")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port", str(port),
-         "--workers", "2", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, f"server exited early: {proc.stdout.read() if proc.stdout else ''}"
-            try:
-                if call(f"{base}/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, "server did not start within 180 s"
-            time.sleep(0.3)
-        yield base, folder
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+    with serve(folder, "--workers", "2", startup_s=180, stop_s=60) as running:
+        yield running.base, folder
 
 
 def test_two_workers_see_each_others_item_upserts_and_model_activations(server):
