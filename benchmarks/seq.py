@@ -1,0 +1,20 @@
+"""RecBole "ml-1m seq" (SASRec, GRU4Rec): chronological leave-one-out, full ranking, next-item NDCG@10.
+
+    python benchmarks/seq.py                 # every ml1m_seq_<model>.json; tables in benchmarks/results/ml1m-seq/
+    python benchmarks/seq.py --only SASRec   # re-run one model, keeping the other rows
+    python benchmarks/seq.py --quick         # 1,000 users, 2 epochs (a smoke run)
+"""
+
+import sys
+from pathlib import Path
+
+from fathom.evaluate.sequential import main
+
+if __name__ == "__main__":
+    here = Path(__file__).parent
+    args = sys.argv[1:]
+    if "--out" not in args:
+        args += ["--out", str(here / "results" / ("ml1m-seq-quick" if "--quick" in args else "ml1m-seq"))]
+    if "--configs" not in args:
+        args += ["--configs", str(here / "configs")]
+    main(args)
