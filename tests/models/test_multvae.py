@@ -93,3 +93,36 @@ def test_input_dropout_only_in_training():
     assert not torch.allclose(net.encode(batch)[0], net.encode(batch)[0])
     net.eval()
     assert torch.equal(net.encode(batch)[0], net.encode(batch)[0])
+
+
+def test_user_weights_scale_each_users_terms():
+    x, logits = _hand_batch()
+    mu, logvar = torch.tensor([[1.0], [0.0]]), torch.zeros(2, 1)
+    _, nll, kl = multvae_loss(logits, row_batch(x, np.arange(2)), mu, logvar, beta=1.0)
+    _, nll_w, kl_w = multvae_loss(logits, row_batch(x, np.arange(2)), mu, logvar, 1.0, torch.tensor([2.0, 0.0]))
+    user0_nll = -(math.log(1 / 6) + math.log(3 / 6))
+    assert math.isclose(nll.item(), (user0_nll - math.log(1 / 4)) / 2, rel_tol=1e-6)
+    assert math.isclose(nll_w.item(), 2 * user0_nll / 2, rel_tol=1e-6)  # user 1 weighs nothing
+    assert math.isclose(kl.item(), 0.5 / 2, rel_tol=1e-6) and math.isclose(kl_w.item(), 2 * 0.5 / 2, rel_tol=1e-6)
+
+
+def test_interaction_weights_follow_row_lengths_and_average_one():
+    from fathom.models.multvae import MultVAEConfig, _MultVAEObjective
+
+    rows = sp.csr_matrix(np.array([[1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
+    net = MultVAENet(n_items=4, hidden=(4,), latent=2, dropout=0.0)
+    weighted = _MultVAEObjective(net, rows, MultVAEConfig(user_weight="interactions"))
+    np.testing.assert_allclose(weighted.weights[weighted.users], [1.5, 0.5])  # 3 and 1 items, mean 2
+    batch = next(iter(weighted.batches(np.random.default_rng(0), 8)))
+    assert batch[1].shape == (2,)  # the empty user is never drawn
+    assert next(iter(_MultVAEObjective(net, rows, MultVAEConfig()).batches(np.random.default_rng(0), 8)))[1] is None
+
+
+def test_noise_scale_zero_makes_training_forward_deterministic_without_dropout():
+    batch = row_batch(sp.csr_matrix(np.ones((4, 20), np.float32)), np.arange(4))
+    torch.manual_seed(0)
+    quiet = MultVAENet(n_items=20, hidden=(8,), latent=3, dropout=0.0, noise_std=0.0).train()
+    assert torch.equal(quiet(batch)[0], quiet(batch)[0])
+    torch.manual_seed(0)
+    noisy = MultVAENet(n_items=20, hidden=(8,), latent=3, dropout=0.0, noise_std=1.0).train()
+    assert not torch.equal(noisy(batch)[0], noisy(batch)[0])

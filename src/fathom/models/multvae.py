@@ -15,7 +15,7 @@ in the safetensors file, no pickle).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +36,14 @@ class MultVAEConfig(TorchConfig):
     dropout: float = Field(0.5, ge=0, lt=1, description="dropout probability on the normalised input row")
     anneal_cap: float = Field(0.2, ge=0, description="largest KL weight beta")
     total_anneal_steps: int = Field(20000, ge=0, description="optimiser steps over which beta rises to the cap")
+    noise_std: float = Field(
+        1.0, ge=0, description="scale of the reparameterisation noise z = mu + noise_std * eps * sigma (1: the "
+        "standard VAE; RecBole samples eps with std 0.01, close to a deterministic autoencoder; 0: none)"
+    )
+    user_weight: Literal["uniform", "interactions"] = Field(
+        "uniform", description="each user's weight in the loss: uniform, or proportional to their number of "
+        "training items (the expected gradient of batches drawn per interaction, as RecBole trains it)"
+    )
     # training defaults tuned on MovieLens-1M (the batch is a number of users)
     epochs: int = 300
     batch_size: int = 128
@@ -81,17 +89,24 @@ def row_batch(matrix: sp.csr_matrix, users: np.ndarray) -> RowBatch:
 
 
 def multvae_loss(
-    logits: torch.Tensor, x: RowBatch, mu: torch.Tensor, logvar: torch.Tensor, beta: float
+    logits: torch.Tensor, x: RowBatch, mu: torch.Tensor, logvar: torch.Tensor, beta: float,
+    user_weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Negative ELBO with a multinomial likelihood, averaged over the batch's users.
 
-    logits: (B, I) decoder output; x: the users' rows; mu, logvar: (B, L) the encoder's Gaussian.
+    logits: (B, I) decoder output; x: the users' rows; mu, logvar: (B, L) the encoder's Gaussian; user_weights:
+    (B,) optional weights of the users (the mean becomes a weighted sum divided by B).
     Returns (loss, nll, kl) with nll = mean_u -sum_i x_ui log softmax(logits_u)_i,
     kl = mean_u 0.5 * sum_l (exp(logvar) + mu^2 - 1 - logvar), loss = nll + beta * kl.
     """
     log_probs = F.log_softmax(logits, dim=1)  # (B, I)
-    nll = -(log_probs[x.rows, x.items] * x.values).sum() / x.n_rows
-    kl = 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(dim=1).mean()
+    per_user_nll = torch.zeros(x.n_rows, dtype=log_probs.dtype).index_add_(
+        0, x.rows, -log_probs[x.rows, x.items] * x.values
+    )  # (B,)
+    per_user_kl = 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(dim=1)  # (B,)
+    if user_weights is not None:
+        per_user_nll, per_user_kl = per_user_nll * user_weights, per_user_kl * user_weights
+    nll, kl = per_user_nll.mean(), per_user_kl.mean()
     return nll + beta * kl, nll, kl
 
 
@@ -122,9 +137,11 @@ class MultVAENet(nn.Module):
     applied with ``embedding_bag`` (a sparse-dense product), so its cost grows with the non-zeros, not with I.
     """
 
-    def __init__(self, n_items: int, hidden: tuple[int, ...], latent: int, dropout: float) -> None:
+    def __init__(
+        self, n_items: int, hidden: tuple[int, ...], latent: int, dropout: float, noise_std: float = 1.0
+    ) -> None:
         super().__init__()
-        self.latent, self.dropout = latent, dropout
+        self.latent, self.dropout, self.noise_std = latent, dropout, noise_std
         dims = [n_items, *hidden, 2 * latent]
         self.input_weight = nn.Parameter(torch.empty(n_items, dims[1]))  # (I, h) = first Linear's weight^T
         self.input_bias = nn.Parameter(torch.empty(dims[1]))
@@ -143,7 +160,10 @@ class MultVAENet(nn.Module):
     def forward(self, x: RowBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Rows -> logits (B, I), mu (B, L), logvar (B, L); z is sampled only in training mode."""
         mu, logvar = self.encode(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu  # (B, L)
+        if self.training and self.noise_std > 0:
+            z = mu + self.noise_std * torch.randn_like(mu) * torch.exp(0.5 * logvar)  # (B, L)
+        else:
+            z = mu
         return self.decoder(z), mu, logvar
 
 
@@ -151,19 +171,26 @@ class _MultVAEObjective(Objective):
     def __init__(self, net: MultVAENet, rows: sp.csr_matrix, config: MultVAEConfig) -> None:
         super().__init__(net)
         self.rows, self.config = rows, config
-        self.users = np.flatnonzero(np.diff(rows.indptr) > 0)  # users with at least one training item
+        counts = np.diff(rows.indptr)
+        self.users = np.flatnonzero(counts > 0)  # users with at least one training item
+        # "interactions": weight n_u / mean(n), so an epoch's total weight stays the number of users
+        self.weights = (counts / counts[self.users].mean()).astype(np.float32) if (
+            config.user_weight == "interactions"
+        ) else None
         self.step = 0
 
     def batches(self, rng: np.random.Generator, batch_size: int):
         order = rng.permutation(self.users)
         for start in range(0, len(order), batch_size):
-            yield row_batch(self.rows, order[start : start + batch_size])
+            users = order[start : start + batch_size]
+            yield row_batch(self.rows, users), None if self.weights is None else torch.from_numpy(self.weights[users])
 
-    def loss(self, batch: RowBatch) -> torch.Tensor:
+    def loss(self, batch: tuple[RowBatch, torch.Tensor | None]) -> torch.Tensor:
+        rows, weights = batch
         beta = anneal_beta(self.step, self.config.anneal_cap, self.config.total_anneal_steps)
         self.step += 1
-        logits, mu, logvar = self.net(batch)
-        return multvae_loss(logits, batch, mu, logvar, beta)[0]
+        logits, mu, logvar = self.net(rows)
+        return multvae_loss(logits, rows, mu, logvar, beta, weights)[0]
 
 
 class MultVAE(TorchRecommender):
@@ -180,7 +207,7 @@ class MultVAE(TorchRecommender):
 
     def _build_net(self) -> MultVAENet:
         c = self.config
-        return MultVAENet(self.n_items, c.hidden, c.latent, c.dropout)
+        return MultVAENet(self.n_items, c.hidden, c.latent, c.dropout, c.noise_std)
 
     def _objective(self, net: MultVAENet, train: Interactions) -> _MultVAEObjective:
         return _MultVAEObjective(net, self.history, self.config)
