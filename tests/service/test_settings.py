@@ -26,6 +26,28 @@ def test_settings_from_env_round_trip_and_typos():
     with pytest.raises(ValidationError, match="search_encoder"):
         ServiceSettings(search_encoder="bert")
     assert ServiceSettings(search_encoder="minilm").engine_config().encoder == "minilm"
+    assert ServiceSettings().torch_threads == 1
+    assert ServiceSettings.from_env({"FATHOM_TORCH_THREADS": "3"}).torch_threads == 3
+    assert ServiceSettings.from_env({"FATHOM_TORCH_THREADS": ""}).torch_threads is None  # torch's default
+    with pytest.raises(ValidationError, match="torch_threads"):
+        ServiceSettings(torch_threads=0)
+
+
+def test_the_app_runs_torch_calls_on_the_set_threads_and_restores_them(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    seen = {}
+    app = create_app(ServiceSettings(data_dir=tmp_path, torch_threads=1))
+
+    @app.get("/threads")
+    def threads() -> dict:
+        seen["n"] = torch.get_num_threads()
+        return seen
+
+    with TestClient(app) as client:
+        assert client.get("/threads").json() == {"n": 1}
+    assert torch.get_num_threads() == before
 
 
 def test_without_an_active_model_search_works_and_recommend_says_why(tmp_path):

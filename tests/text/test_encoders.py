@@ -57,3 +57,14 @@ def test_minilm_and_e5_encoders_rank_the_paraphrase_first():
     e5 = E5Encoder()
     q = e5.encode(["法国的首都是哪里"], kind="query")[0]
     assert int(np.argmax(e5.encode(docs) @ q)) == 2
+
+
+def test_minilm_direct_path_matches_sentence_transformers():
+    from fathom.text.encoders import MiniLMEncoder
+
+    enc = MiniLMEncoder()
+    assert enc._direct is not None  # BERT + mean pooling + normalise: the pipeline all-MiniLM-L6-v2 ships
+    texts = ["toy story", "a much longer text about red running shoes, sizes and prices " * 3, "猫", ""]
+    reference = enc._model.encode(texts, batch_size=4, convert_to_numpy=True, normalize_embeddings=True)
+    np.testing.assert_allclose(enc.encode(texts, batch_size=4), reference, atol=2e-6)  # padded in one batch
+    np.testing.assert_allclose(enc.encode_query("toy story"), reference[0], atol=2e-6)

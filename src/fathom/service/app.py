@@ -23,6 +23,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threads_before = _set_torch_threads(settings.torch_threads)
         app.state.engine = engine or Engine.open(settings.data_dir, settings.engine_config())
         if settings.learning.interval_s is not None:
             app.state.engine.start_learner(settings.learning)
@@ -32,6 +33,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
             app.state.engine.stop_learner()
             if engine is None:
                 app.state.engine.close()
+            _set_torch_threads(threads_before)
 
     app = FastAPI(
         title="Fathom",
@@ -47,6 +49,17 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: counts 413s too
     return app
+
+
+def _set_torch_threads(n: int | None) -> int | None:
+    """Sets torch's intra-op threads to ``n`` (None: leaves them); returns the number before."""
+    if n is None:
+        return None
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    return before
 
 
 def app_from_env() -> FastAPI:

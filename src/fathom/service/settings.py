@@ -21,6 +21,7 @@ ENV = {
     "FATHOM_MAX_BODY_BYTES": "max_body_bytes",
     "FATHOM_MAX_BATCH": "max_batch",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
+    "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LEARN_INTERVAL": "learning.interval_s",
     "FATHOM_LEARN_MIN_EVENTS": "learning.min_new_events",
     "FATHOM_LEARN_METRIC": "learning.metric",
@@ -41,6 +42,10 @@ class ServiceSettings(Config):
     """Largest number of results one request may ask for."""
     search_encoder: EncoderName | None = None
     """Dense encoder of the catalogue index (``minilm``, ``e5``); None: BM25 only."""
+    torch_threads: int | None = Field(1, ge=1)
+    """Threads each worker process gives one model or encoder call. Requests already run side by side on the
+    server's thread pool, so one thread per call keeps the cores busy without oversubscribing them (two threads
+    per call on two cores made a concurrent query wait for its turn on both). None: torch's own default."""
     learning: LearningConfig = LearningConfig()
     """The online learner: with ``learning.interval_s`` set, each worker runs it in the background (one at a
     time, by a lease in the store); POST /models/train runs it on demand with these settings."""
