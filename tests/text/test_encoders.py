@@ -67,4 +67,7 @@ def test_minilm_direct_path_matches_sentence_transformers():
     texts = ["toy story", "a much longer text about red running shoes, sizes and prices " * 3, "猫", ""]
     reference = enc._model.encode(texts, batch_size=4, convert_to_numpy=True, normalize_embeddings=True)
     np.testing.assert_allclose(enc.encode(texts, batch_size=4), reference, atol=2e-6)  # padded in one batch
-    np.testing.assert_allclose(enc.encode_query("toy story"), reference[0], atol=2e-6)
+    np.testing.assert_allclose(enc.encode_query("toy story"), reference[0], atol=2e-6)  # traced: one text
+    assert enc._direct.traced is not None and not enc._direct.trace_failed
+    for i, text in enumerate(texts):  # the trace follows any length, including the longest and the empty text
+        np.testing.assert_allclose(enc.encode_query(text), reference[i], atol=2e-6)

@@ -83,8 +83,9 @@ class MiniLMEncoder(Encoder):
     """all-MiniLM-L6-v2 via sentence-transformers, offline; texts truncated to 256 word pieces.
 
     The model is BERT -> mean pooling over the attention mask -> L2 normalisation. When the loaded pipeline is
-    exactly that, texts run through the tokenizer and BERT directly (no per-call set-up of sentence-transformers'
-    ``encode``: a single query costs about a fifth less); any other pipeline goes through ``encode``.
+    exactly that, texts run through the tokenizer and BERT directly, a single query through a traced copy
+    (:mod:`fathom.text.pooled_bert`: same numbers, a short query in about half the time of ``encode``); any
+    other pipeline goes through sentence-transformers' ``encode``.
     """
 
     name = "all-MiniLM-L6-v2"
@@ -94,9 +95,11 @@ class MiniLMEncoder(Encoder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
+        from fathom.text.pooled_bert import direct_encoder
+
         self._model = SentenceTransformer(str(model_path or minilm_model_path()), device=device)
         self.dim = int(self._model.get_embedding_dimension() or 384)
-        self._direct = _mean_pooled_bert(self._model)
+        self._direct = direct_encoder(self._model)
 
     def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
         if self._direct is not None:
@@ -104,34 +107,6 @@ class MiniLMEncoder(Encoder):
         return self._model.encode(
             texts, batch_size=len(texts), convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
-
-
-def _mean_pooled_bert(model: object):  # noqa: ANN202 - returns a closure or None
-    """texts -> (B, d) unit rows, straight through ``model``'s tokenizer and transformer, if ``model`` is the
-    transformer + mean pooling + normalise pipeline of a sentence-transformers model; None otherwise."""
-    import torch
-
-    try:
-        modules = list(model)  # type: ignore[call-overload]
-        transformer, pooling = modules[0], modules[1]
-        bert, tokenizer = transformer.auto_model, model.tokenizer  # type: ignore[attr-defined]
-        config = pooling.get_config_dict()
-        max_len = int(model.max_seq_length)  # type: ignore[attr-defined]
-    except (AttributeError, IndexError, TypeError):
-        return None
-    if len(modules) != 3 or type(modules[2]).__name__ != "Normalize" or config.get("pooling_mode") != "mean":
-        return None
-    device = next(bert.parameters()).device
-
-    def encode(texts: list[str]) -> np.ndarray:
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt").to(device)
-        with torch.inference_mode():
-            states = bert(**batch).last_hidden_state  # (B, T, d)
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)  # (B, T, 1)
-            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # (B, d)
-            return torch.nn.functional.normalize(pooled, dim=1).float().cpu().numpy()
-
-    return encode
 
 
 class E5Encoder(Encoder):
