@@ -58,10 +58,10 @@ def fold_in_scores(model: Recommender, history: np.ndarray, popularity: np.ndarr
     if len(history) == 0:
         return pop.copy()
     weights = item_item_weights(model)
-    if weights is not None:
-        x = np.zeros(n, np.float32)
-        x[history] = 1.0
-        return np.asarray(weights.T @ x if sp.issparse(weights) else x @ weights, dtype=np.float32).ravel()
+    if weights is not None:  # x_u @ W for a binary x_u: the sum of the history's rows, read without the rest of W
+        rows = weights[history]  # (H, n)
+        total = rows.sum(axis=0)
+        return np.asarray(total, dtype=np.float32).ravel()
     try:
         ids, scores = model.similar_items(history, k=min(depth, n - 1))  # (H, depth)
     except NotImplementedError:
