@@ -69,5 +69,6 @@ def test_minilm_direct_path_matches_sentence_transformers():
     np.testing.assert_allclose(enc.encode(texts, batch_size=4), reference, atol=2e-6)  # padded in one batch
     np.testing.assert_allclose(enc.encode_query("toy story"), reference[0], atol=2e-6)  # traced: one text
     assert enc._direct.traced is not None and not enc._direct.trace_failed
+    assert enc._direct.trace_batches  # the padded check passed: the batch above went through the trace too
     for i, text in enumerate(texts):  # the trace follows any length, including the longest and the empty text
         np.testing.assert_allclose(enc.encode_query(text), reference[i], atol=2e-6)

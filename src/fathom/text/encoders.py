@@ -17,6 +17,7 @@ Implementations:
 from __future__ import annotations
 
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,10 +26,12 @@ from typing import Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from fathom.text.batching import QueryBatcher
 from fathom.text.cache import EmbeddingCache, default_cache_dir
 
 EncoderName = Literal["minilm", "e5"]
 TextKind = Literal["query", "passage"]
+_BATCHER_LOCK = threading.Lock()
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -63,9 +66,18 @@ class Encoder(ABC):
         bar.close()
         return l2_normalise(out)
 
+    #: encoder calls that may run at once for :meth:`encode_query`; queries arriving meanwhile are batched
+    query_parallel: int = 2
+
     def encode_query(self, text: str) -> np.ndarray:
-        """One query -> (d,) float32, unit norm."""
-        return self.encode([text], batch_size=1, kind="query")[0]
+        """One query -> (d,) float32, unit norm. Safe to call from many threads: queries that arrive while
+        ``query_parallel`` calls are running are encoded together, as one batch (:mod:`fathom.text.batching`)."""
+        batcher = self.__dict__.get("_query_batcher")
+        if batcher is None:
+            with _BATCHER_LOCK:
+                batcher = self.__dict__.setdefault("_query_batcher", QueryBatcher(
+                    lambda texts: self.encode(texts, batch_size=len(texts), kind="query"), self.query_parallel))
+        return batcher.encode_one(text)
 
     @abstractmethod
     def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
