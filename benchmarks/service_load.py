@@ -101,11 +101,11 @@ def _users(folder: Path) -> list[tuple[str, int]]:
     return recent_users(folder, limit=100_000)
 
 
-def start_server(folder: Path, port: int, encoder: str, log_path: Path) -> subprocess.Popen:
+def start_server(folder: Path, port: int, encoder: str, log_path: Path, workers: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
     log = log_path.open("w")
     cmd = [sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port", str(port),
-           "--encoder", encoder, "--log-level", "warning"]
+           "--encoder", encoder, "--log-level", "warning", "--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 900
     while True:
@@ -215,7 +215,8 @@ def _seconds(value: float | None) -> str:
 def render_markdown(result: dict[str, Any]) -> str:
     meta = result["meta"]
     lines = [f"# Service load benchmark{' (--quick)' if meta['quick'] else ''}", "",
-             f"`{meta['command']}` on {meta['date']}: `fathom serve` ({meta['workers']} worker) on "
+             f"`{meta['command']}` on {meta['date']}: `fathom serve` ({meta['workers']} worker process"
+             f"{'es' if meta['workers'] != 1 else ''}) on "
              f"{meta['data']} with {meta['model']}; search: {meta['search']}. Load generator: a separate process "
              "(asyncio + httpx) on the same machine, loopback HTTP/1.1 with keep-alive.", "",
              f"First start (bootstrap: load, train, index): {_seconds(meta['bootstrap_s'])}.", "",
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="store folder to use (prepared when empty); default: a "
                                                       "fresh temporary one, removed afterwards")
     parser.add_argument("--out-dir", type=Path, default=OUT, help=f"where results go (default {OUT})")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
     args = parser.parse_args(argv)
     search = args.search or ("bm25" if args.quick else "hybrid")
     temporary = args.data_dir is None
@@ -273,14 +275,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"MovieLens-100K unavailable: {exc}", file=sys.stderr)
                 return 3
             raise
-        if search == "hybrid":  # a saved BM25-only index would be loaded as is: rebuild it with the encoder
-            (folder / "artefacts/index/revision.txt").unlink(missing_ok=True)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         print(f"starting fathom serve on {base} (search encoder: {'minilm' if search == 'hybrid' else 'none'})",
               flush=True)
         started = time.perf_counter()
-        proc = start_server(folder, port, "minilm" if search == "hybrid" else "none", folder / "server.log")
+        proc = start_server(folder, port, "minilm" if search == "hybrid" else "none", folder / "server.log",
+                            args.workers)
         label, signals = search_label(base, data["queries"])
         print(f"server ready in {time.perf_counter() - started:.0f} s; search: {label}", flush=True)
         rows = []
@@ -294,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             if row["endpoint"] == "search":
                 row["endpoint"] = "search (hybrid)" if "dense" in signals else "search (BM25)"
-        meta = {"command": "python benchmarks/service_load.py" + (" --quick" if args.quick else ""),
-                "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M"), "workers": 1,
+        meta = {"command": "python benchmarks/service_load.py" + (" --quick" if args.quick else "")
+                + (f" --workers {args.workers}" if args.workers != 1 else ""),
+                "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M"), "workers": args.workers,
                 "data": "MovieLens-100K", "model": data["model"], "search": label, "search_signals": signals,
                 "bootstrap_s": data["bootstrap_s"], "cpus": os.cpu_count(), "platform": platform.platform(),
                 "python": platform.python_version(), "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -308,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print_table(rows)
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        stem = "service_load_quick" if args.quick else "service_load"
+        stem = ("service_load_quick" if args.quick else "service_load") + (
+            f"_{args.workers}w" if args.workers != 1 else "")
         (args.out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         (args.out_dir / f"{stem}.md").write_text(render_markdown(result))
         print(f"\nwrote {args.out_dir / stem}.md and .json")

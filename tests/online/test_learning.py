@@ -198,3 +198,15 @@ def test_a_sequence_model_is_warm_started_with_the_new_item_and_the_new_events(t
     u0 = bundle.users.index("u0")
     assert bundle.items.decode(int(new.history[u0][-1])) == "s6"
     store.close()
+
+
+def test_a_trained_version_carries_offline_metrics_from_each_users_latest_item(tmp_path):
+    store = prepare_store(tmp_path, "ease")
+    metrics = store.active_version().metrics
+    assert metrics["holdout"] == "each user's latest item" and metrics["n_users"] == 40
+    # each user's held-out item is one of the 13 unseen items of their genre, which EASE ranks first: most of
+    # them land in the top 10 (a genre-blind ranking would find about 10 / 33 of them)
+    assert metrics["recall@10"] > 0.5 and 0 < metrics["ndcg@10"] <= 1
+    from fathom.online.versions import train_version
+
+    assert train_version(store, "pop", evaluate=False).metrics == {}

@@ -47,12 +47,11 @@ def serve_url(folder: Path, *options: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """(base URL, data folder) of a ``fathom serve`` subprocess: EASE active as version 1 with offline metrics
-    saved beside it, Popularity registered as version 2 (inactive)."""
+    """(base URL, data folder) of a ``fathom serve`` subprocess: EASE active as version 1 with the offline
+    metrics measured when it was trained, Popularity registered as version 2 (inactive) without metrics."""
     folder = prepare_folder(tmp_path_factory.mktemp("browser") / "data")
     store = Store(folder)
-    (store.artefacts / store.version(1).path / "metrics.json").write_text(json.dumps({"test": {"ndcg@10": 0.4321}}))
-    train_version(store, "pop")
+    train_version(store, "pop", evaluate=False)
     store.close()
     with serve_url(folder) as base:
         yield base, folder
@@ -184,7 +183,9 @@ def test_status_page_lists_versions_metrics_and_live_counts(page, server):
     expect(active).to_have_class("active")
     expect(active.locator(".badge")).to_have_text("active")
     expect(active).to_contain_text("ease")
-    expect(active.locator(".metrics")).to_contain_text("test.ndcg@10 0.4321")
+    ndcg = Store(folder).version(1).metrics["ndcg@10"]
+    expect(active.locator(".metrics")).to_contain_text(f"ndcg@10 {ndcg:.4f}")
+    expect(active.locator(".metrics")).to_contain_text("each user's latest item")
     other = page.locator('#versions tr[data-version="2"]')
     expect(other).to_contain_text("pop")
     expect(other).to_contain_text("inactive")

@@ -11,16 +11,19 @@ from fathom.online.versions import train_version
 
 def test_status_reports_versions_metrics_counts_and_search_mode(make_client, data_dir):
     store = Store(data_dir)
-    (store.artefacts / store.version(1).path / "metrics.json").write_text(json.dumps({"ndcg@10": 0.25}))
-    train_version(store, "pop")
+    train_version(store, "pop", evaluate=False)  # version 2: no registered metrics, a metrics.json beside it
+    (store.artefacts / store.version(2).path / "metrics.json").write_text(json.dumps({"ndcg@10": 0.25}))
+    train_version(store, "pop", evaluate=False)  # version 3: no metrics at all
     store.close()
     client = make_client()
     assert client.post("/events", json={"user_id": "u0", "item_id": "s7", "event": "purchase"}).status_code == 201
     body = client.get("/status").json()
     assert body["status"] == "ok" and body["active"] == 1 and body["writes_need_key"] is False
-    assert [(v["version"], v["model"], v["active"]) for v in body["versions"]] == [(1, "ease", True),
-                                                                                   (2, "pop", False)]
-    assert body["versions"][0]["metrics"] == {"ndcg@10": 0.25} and body["versions"][1]["metrics"] == {}
+    assert [(v["version"], v["model"], v["active"]) for v in body["versions"]] == [
+        (1, "ease", True), (2, "pop", False), (3, "pop", False)]
+    first, second, third = (v["metrics"] for v in body["versions"])
+    assert first["holdout"] == "each user's latest item" and 0 <= first["ndcg@10"] <= 1  # registered when trained
+    assert second == {"ndcg@10": 0.25} and third == {}
     assert body["counts"] == {"items": 20, "users": 20, "events": 121, "events_by_type": {"click": 120, "purchase": 1},
                               "events_last_minute": 121, "events_last_hour": 121}
     assert body["search"] == {"encoder": None, "signals": ["bm25"]}

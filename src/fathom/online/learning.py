@@ -130,6 +130,28 @@ def _pairs(store: Store) -> tuple[pd.DataFrame, int]:
     return pairs.sort_values(["timestamp", "id"], kind="stable").reset_index(drop=True), int(frame["id"].max())
 
 
+def offline_metrics(store: Store, model_name: str, settings: dict[str, Any] | None = None, k: int = 10,
+                    log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """A new model's offline metrics: each user's latest item held out (users with two items or more),
+    ``model_name`` fitted on every other pair, and full-ranking NDCG@k / Recall@k of the held-out items as the
+    service would rank them (the user's other items excluded)."""
+    pairs, _ = _pairs(store)
+    held = holdout_recent(pairs, after_id=-1, per_user=1)
+    if not held.any():
+        return {}
+    users, items = Vocabulary(), Vocabulary()
+    u = users.encode(pairs["user_id"], add=True)
+    i = items.encode(pairs["item_id"], add=True)
+    ts = pairs["timestamp"].to_numpy(np.int64)
+    fit = Interactions.from_arrays(u[~held], i[~held], len(users), len(items), timestamp=ts[~held])
+    test = Interactions.from_arrays(u[held], i[held], len(users), len(items), timestamp=ts[held])
+    log(f"offline metrics: {model_name} fitted on {len(fit)} pairs, each user's latest item held out ({len(test)})")
+    model = get_model_class(model_name)(**(settings or {})).fit(fit)
+    metrics = Evaluator(test, exclude=(fit,), ks=(k,), metrics=("ndcg", "recall"))(
+        ServedScorer(ModelBundle(model, users, items), users, items, fit))
+    return {**metrics, "holdout": "each user's latest item"}
+
+
 def _candidate(bundle: ModelBundle, active_model: str, active_config: dict, fit: Interactions,
                config: LearningConfig) -> tuple[Recommender, str]:
     from fathom.online.warm import can_warm_start, warm_fit  # torch, imported only when training

@@ -76,11 +76,21 @@ def train_version(
     settings: dict[str, Any] | None = None,
     activate: bool = False,
     log: Callable[[str], None] = lambda _: None,
+    evaluate: bool = True,
 ) -> VersionRecord:
     """Train ``model_name`` on every stored event, save it under ``artefacts/models/`` and register it.
 
+    ``evaluate``: first measure the model's offline metrics with each user's latest item held out
+    (:func:`fathom.online.learning.offline_metrics`, one extra fit), registered with the version.
     Returns the new version's record (activated first when ``activate``)."""
     model_cls = get_model_class(model_name)
+    metrics: dict[str, Any] = {}
+    if evaluate:
+        from fathom.online.learning import offline_metrics
+
+        metrics = offline_metrics(store, model_name, settings, log=log)
+        if metrics:
+            log(f"offline ndcg@10 {metrics.get('ndcg@10', float('nan')):.4f} on {int(metrics['n_users'])} users")
     frame = store.events_frame(with_id=True)
     inter, users, items = interactions_from_events(frame)
     log(f"training {model_name} on {len(inter)} interactions ({len(users)} users x {len(items)} items)")
@@ -90,7 +100,8 @@ def train_version(
     relative = f"models/{model_name}-{time.time_ns()}"
     ModelBundle(model, users, items).save(store.artefacts / relative)
     version = store.add_version(model_name, relative, len(users), len(items), len(inter), model.config.to_dict(),
-                                trained_through=int(frame["id"].max()), note="trained on every stored event")
+                                metrics=metrics, trained_through=int(frame["id"].max()),
+                                note="trained on every stored event")
     log(f"registered {model_name} as model version {version}")
     return store.activate(version) if activate else store.version(version)
 
