@@ -105,6 +105,8 @@ def test_validate_reports_each_bad_row(tmp_path, capsys):
         (["recommend", "--run", "nowhere", "--user", "1"], "no trained model"),
         (["validate", "missing.csv"], "missing.csv"),
         (["benchmark", "no-such-benchmark"], "invalid choice"),
+        (["serve", "--learn-every", "0"], "must be above 0"),
+        (["serve", "--learn-every", "often"], "not a number"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(argv, message, files, tmp_path):
@@ -126,3 +128,41 @@ def test_unknown_user_is_a_clear_error(files, tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert run_cli("recommend", "--run", "run2", "--user", "nobody") == 2
     assert "unknown user 'nobody'" in capsys.readouterr().err
+
+
+def test_serve_passes_its_settings_to_the_workers(tmp_path, monkeypatch, capsys):
+    """``fathom serve`` prepares the folder, then hands uvicorn its settings through FATHOM_* variables."""
+    import os
+
+    import uvicorn
+
+    from tests.service.synthetic import prepare_folder
+
+    folder = prepare_folder(tmp_path / "data")
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    # serve writes its settings into os.environ: give it a copy, so nothing leaks into later tests
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+    monkeypatch.setattr(os, "environ", {**environ, "FATHOM_LEARN_MIN_EVENTS": "7"})
+    assert main(["serve", "--data-dir", str(folder), "--learn-every", "2.5", "--port", "8123"]) == 0
+    assert started["app"] == "fathom.service.app:app_from_env" and started["port"] == 8123
+    from fathom.service import ServiceSettings
+
+    settings = ServiceSettings.from_env()
+    assert settings.data_dir == folder and settings.learning.interval_s == 2.5
+    assert settings.learning.min_new_events == 7  # the environment's other learning settings are kept
+    assert "web page http://127.0.0.1:8123/" in capsys.readouterr().out
+
+
+def test_demo_serve_starts_the_service_after_the_main_job(monkeypatch):
+    import fathom.cli.demo as demo
+    from fathom.cli import serve
+
+    calls = []
+    monkeypatch.setattr(demo, "run_demo", lambda out: calls.append(("demo", out)))
+    monkeypatch.setattr(serve, "run", lambda args: calls.append(("serve", vars(args))) or 0)
+    assert main(["demo", "--out", "runs/x"]) == 0 and calls == [("demo", "runs/x")]
+    assert main(["demo", "--out", "runs/x", "--serve", "--port", "8124"]) == 0
+    served = calls[-1][1]
+    assert calls[-2] == ("demo", "runs/x") and served["port"] == 8124 and served["encoder"] == "minilm"
+    assert served["learn_every"] == 60.0 and served["data_dir"] == "fathom-data"
