@@ -101,7 +101,8 @@ class PeakMemory:
         self.peak_mb = max(self.peak_mb, _rss_mb() - self._base)
 
 
-def _epoch_stats(history: list[dict[str, Any]]) -> tuple[float | None, int | None]:
+def epoch_stats(history: list[dict[str, Any]]) -> tuple[float | None, int | None]:
+    """(mean seconds per epoch, epochs) of a training history; (None, None) without timed epochs."""
     secs = [h["seconds"] for h in history if "seconds" in h]
     if not secs:
         return None, None
@@ -144,7 +145,7 @@ def run_models(
         test_metrics = evaluate_ranking(model, test, exclude=train_valid, ks=ks, metrics=metrics)
         eval_seconds = time.perf_counter() - start
         history = list(model.meta.get("history", []))
-        per_epoch, epochs = _epoch_stats(history)
+        per_epoch, epochs = epoch_stats(history)
         result = ModelResult(
             label=spec.title, model=spec.model, config=model.config.to_dict(), valid=valid_metrics,
             test=test_metrics, fit_seconds=fit_seconds, seconds_per_epoch=per_epoch, epochs=epochs,

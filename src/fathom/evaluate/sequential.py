@@ -31,12 +31,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.splits import Split, split_leave_one_out
-from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, PeakMemory
+from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, PeakMemory, epoch_stats
 from fathom.evaluate.ranking import evaluate_ranking
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
@@ -144,7 +142,7 @@ def run_seq_protocol(
         test_metrics = evaluate_next_item(for_test(model, valid), test, ks, metrics)
         eval_seconds = time.perf_counter() - start
         history = list(model.meta.get("history", []))
-        per_epoch, epochs = _epoch_stats(history)
+        per_epoch, epochs = epoch_stats(history)
         results.append(
             ModelResult(
                 label=spec.title, model=spec.model, config=model.config.to_dict(), valid=valid_metrics,
@@ -155,11 +153,6 @@ def run_seq_protocol(
         log(f"{spec.title}: test ndcg@10 {test_metrics.get('ndcg@10', float('nan')):.4f}, "
             f"{epochs} epochs at {per_epoch or 0:.1f} s, best epoch {model.meta.get('best_epoch')}")
     return results
-
-
-def _epoch_stats(history: list[dict[str, Any]]) -> tuple[float | None, int | None]:
-    seconds = [h["seconds"] for h in history if "seconds" in h]
-    return (float(np.mean(seconds)), len(seconds)) if seconds else (None, None)
 
 
 def _best_epoch(history: list[dict[str, Any]], monitor: str = "ndcg@10") -> int | None:
