@@ -153,3 +153,24 @@ class RecommenderConformance:
         other = next(c for c in (get_model_class(n) for n in ("pop", "ease")) if c is not cls)
         with pytest.raises(TypeError, match="not"):
             other.load(folder)
+
+    def test_warm_start_carries_every_learnt_array_into_a_grown_model(self, model, data):
+        """Neural models only: ``fit(train, init_from=old)`` on a catalogue and user base that grew."""
+        import torch
+
+        from fathom.models.torch_base import TorchRecommender
+
+        if not isinstance(model, TorchRecommender):
+            pytest.skip("the warm-start hook belongs to torch models")
+        train, _ = data
+        grown = Interactions.from_arrays(train.user, train.item, N_USERS + 2, N_ITEMS + 3)
+        frozen = model.config.replace(epochs=1, lr=1e-12, patience=None)  # one step that moves nothing
+        warm = type(model)(frozen).fit(grown, init_from=model)
+        old_state, new_state = model.net.state_dict(), warm.net.state_dict()
+        assert warm.meta["warm_start"]["arrays"] == len(old_state)
+        for name, old in old_state.items():
+            block = tuple(slice(0, n) for n in old.shape)
+            torch.testing.assert_close(new_state[name][block], old, atol=1e-6, rtol=0, msg=name)
+        with pytest.raises(ValueError, match="at least init_from's users and items"):
+            type(model)(frozen).fit(Interactions.from_arrays(train.user, train.item, N_USERS, N_ITEMS - 1),
+                                    init_from=model)

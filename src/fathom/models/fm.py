@@ -257,8 +257,9 @@ class FieldRecommender(TorchRecommender):
         raise NotImplementedError
 
     def fit(self, train: Interactions, valid: Interactions | None = None, *,
-            features: SideFeatures | None = None) -> Self:
-        """Train on ``train`` (ids only, or with ``features`` aligned with its user / item indices)."""
+            features: SideFeatures | None = None, init_from: TorchRecommender | None = None) -> Self:
+        """Train on ``train`` (ids only, or with ``features`` aligned with its user / item indices);
+        ``init_from``: a warm start (:meth:`TorchRecommender.fit`)."""
         if features is not None:
             if not isinstance(features, SideFeatures):
                 raise TypeError(f"features must be SideFeatures, got {type(features).__name__}")
@@ -270,7 +271,7 @@ class FieldRecommender(TorchRecommender):
         self.layout = FieldLayout.build(train.n_users, train.n_items, features)
         self._fit_features, self._fitting = features, True
         try:
-            super().fit(train, valid)
+            super().fit(train, valid, init_from=init_from)
         finally:
             self._fit_features, self._fitting = None, False
         self.meta["layout"] = self.layout.to_json()

@@ -200,10 +200,11 @@ class MultVAE(TorchRecommender):
     Config = MultVAEConfig
     config: MultVAEConfig
 
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+    def fit(self, train: Interactions, valid: Interactions | None = None, *,
+            init_from: TorchRecommender | None = None) -> Self:
         self._begin_fit(train)
         self.history = train.csr()  # binary (U, I); scoring reads the users' rows from it
-        return super().fit(train, valid)
+        return super().fit(train, valid, init_from=init_from)
 
     def _build_net(self) -> MultVAENet:
         c = self.config

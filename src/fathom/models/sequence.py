@@ -361,13 +361,15 @@ class SequentialRecommender(TorchRecommender):
         super().__init__(config, **overrides)
         self.history = Sequences(np.zeros(0, np.int32), np.zeros(1, np.int64))
 
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
-        """Train on every user's chronological ``train`` sequence; ``valid`` (next items) drives early stopping."""
+    def fit(self, train: Interactions, valid: Interactions | None = None, *,
+            init_from: TorchRecommender | None = None) -> Self:
+        """Train on every user's chronological ``train`` sequence; ``valid`` (next items) drives early stopping;
+        ``init_from``: a warm start (:meth:`TorchRecommender.fit`)."""
         self._begin_fit(train)
         self._train_seqs = Sequences.from_interactions(train)
         self.history = self._train_seqs.last(self.config.max_len)
         try:
-            super().fit(train, valid)
+            super().fit(train, valid, init_from=init_from)
         finally:
             del self._train_seqs
         return self

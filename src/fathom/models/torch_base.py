@@ -22,6 +22,20 @@ from fathom.models.base import Recommender
 from fathom.models.training import Trainable, TrainConfig, Trainer, Validate
 
 
+def copy_overlap(new: nn.Module, old: nn.Module) -> int:
+    """Copy every array of ``old`` into the leading block of ``new``'s array of the same name (same rank);
+    returns how many arrays were carried over."""
+    target, copied = new.state_dict(), 0
+    with torch.no_grad():
+        for name, value in old.state_dict().items():
+            if name in target and target[name].dim() == value.dim():
+                block = tuple(slice(0, min(a, b)) for a, b in zip(target[name].shape, value.shape, strict=True))
+                target[name][block] = value[block]
+                copied += 1
+    new.load_state_dict(target)
+    return copied
+
+
 class TorchConfig(TrainConfig):
     """Training-loop settings plus how many users to score at once."""
 
@@ -52,18 +66,27 @@ class TorchRecommender(Recommender):
         """(B, n_items) scores of ``users`` (B,) int64; called in eval mode without gradients."""
 
     # -- shared -------------------------------------------------------------------------------------------
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> Self:
+    def fit(self, train: Interactions, valid: Interactions | None = None, *,
+            init_from: TorchRecommender | None = None) -> Self:
         """Train on ``train``; with a non-empty ``valid``, keep the epoch that is best on ``config.monitor``.
 
         Validation ranks all items, training items excluded. The per-epoch history is kept in
         ``meta["history"]`` (saved with the model); ``meta["best_epoch"]`` is the epoch kept.
+
+        ``init_from``: a warm start. A fitted model of the same class whose users and items are the first ones
+        of ``train`` (vocabularies only append); every array of its network is copied into the leading block of
+        the new network's array of the same name (embedding rows of known users and items, and so on), the rows
+        of newcomers keep their fresh initialisation, and training continues from there.
         """
         self._begin_fit(train)
         if valid is not None and (valid.n_users, valid.n_items) != (train.n_users, train.n_items):
             raise ValueError("valid must have the same n_users and n_items as train")
+        if init_from is not None:
+            self._check_init_from(init_from)
         with torch.random.fork_rng(devices=[]):  # seeds locally, leaves the caller's global generator alone
             torch.manual_seed(self.config.seed)
             self.net = self._build_net()
+            carried = copy_overlap(self.net, init_from.net) if init_from is not None else 0
             self.fitted = True  # the validator scores the model while it trains
             try:
                 trainer = Trainer(self.config)
@@ -78,7 +101,19 @@ class TorchRecommender(Recommender):
             "best_epoch": trainer.best_epoch,
             "stopped_early": trainer.stopped_early,
         }
+        if init_from is not None:
+            self.meta["warm_start"] = {"from_users": init_from.n_users, "from_items": init_from.n_items,
+                                       "arrays": carried}
         return self
+
+    def _check_init_from(self, old: TorchRecommender) -> None:
+        if type(old) is not type(self):
+            raise TypeError(f"init_from must be a {type(self).__name__}, got {type(old).__name__}")
+        if not old.fitted or old.net is None:
+            raise ValueError("init_from must be a fitted model")
+        if old.n_users > self.n_users or old.n_items > self.n_items:
+            raise ValueError(f"a warm start needs at least init_from's users and items ({old.n_users} users, "
+                             f"{old.n_items} items), got {self.n_users} and {self.n_items}")
 
     def _validator(self, train: Interactions, valid: Interactions | None) -> Validate | None:
         if valid is None or len(valid) == 0:
