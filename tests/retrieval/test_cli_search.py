@@ -48,3 +48,23 @@ def test_search_eval_on_a_tiny_collection(tmp_path, capsys):
     (tmp_path / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
     assert _run(search_eval, [str(tmp_path), "--methods", "bm25"]) == 0
     assert "| 1.0000 |" in capsys.readouterr().out
+
+
+def test_search_reranks_the_top_hits_with_a_saved_cross_encoder(tmp_path, catalogue, capsys):
+    pytest.importorskip("transformers")
+    from tests.retrieval.test_rerank import tiny_model
+
+    folder, model_dir = tmp_path / "idx", tmp_path / "reranker"
+    tiny_model(tmp_path / "tok").save(model_dir)
+    assert _run(search, [str(folder), "--build", str(catalogue), "--encoder", "none"]) == 0
+    capsys.readouterr()
+    argv = [str(folder), "comedy family", "--json", "--reranker", str(model_dir), "--rerank-depth", "2"]
+    assert _run(search, [*argv, "--rerank-mix", "0"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert ["rerank" in h["scores"] for h in hits] == [True, True, False]  # 3 matches, the top 2 reordered
+    reranked = [h["scores"]["rerank"] for h in hits[:2]]
+    assert reranked == sorted(reranked, reverse=True)  # mix 0: the cross-encoder's order alone
+    with pytest.raises(ValueError, match="--rerank-mix"):
+        _run(search, [*argv, "--rerank-mix", "1.5"])
+    with pytest.raises(FileNotFoundError, match="cross-encoder"):
+        _run(search, [str(folder), "comedy", "--reranker", str(tmp_path / "nothing")])

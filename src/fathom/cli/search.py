@@ -8,6 +8,8 @@ import argparse
 import json
 from pathlib import Path
 
+from fathom.cli._common import positive_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("index", nargs="?", help="index folder (created by --build) or run folder; a single "
@@ -33,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="fusion weights for this query, e.g. bm25=0.7,dense=0.3")
     parser.add_argument("--fusion", choices=["convex", "rrf"], help="fusion rule (default: the index's)")
     parser.add_argument("--facets", help="comma-separated attributes to count (default: all categorical)")
+    parser.add_argument("--reranker", metavar="DIR", help="reorder the top hits with this fine-tuned cross-encoder "
+                        "(a folder written by benchmarks/train_reranker.py or fathom.retrieval.rerank_train)")
+    parser.add_argument("--rerank-depth", type=positive_int, default=20, help="hits the cross-encoder reorders "
+                        "(default 20)")
+    parser.add_argument("--rerank-mix", type=float, default=0.5, help="weight of the first-stage score in the "
+                        "reranked order: 0 = cross-encoder alone, 1 = no change (default 0.5)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -89,6 +97,17 @@ def _open(args: argparse.Namespace, index_dir: Path | None, run):
     return index
 
 
+def _reranking(args: argparse.Namespace, index) -> dict:  # noqa: ANN001 - a SearchIndex
+    """The ``reranker`` / ``rerank`` search options for --reranker DIR."""
+    from fathom.retrieval.rerank import CrossEncoder, CrossEncoderReranker, RerankConfig
+
+    if not 0.0 <= args.rerank_mix <= 1.0:
+        raise ValueError(f"--rerank-mix must be between 0 and 1, got {args.rerank_mix}")
+    config = RerankConfig(depth=args.rerank_depth, fused_weight=args.rerank_mix)
+    reranker = CrossEncoderReranker.for_index(CrossEncoder.load(args.reranker), index, config)
+    return {"reranker": reranker, "rerank": args.rerank_depth}
+
+
 def run(args: argparse.Namespace) -> int:
     from fathom.retrieval.filters import parse_filters
     from fathom.retrieval.personalise import check_weight
@@ -107,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
         index.config = index.config.replace(hybrid={**index.config.hybrid.to_dict(), "fusion": args.fusion})
     options = dict(k=args.k, filter=parse_filters(args.filter, args.range), weights=_weights(args.weights),
                    facets=args.facets.split(",") if args.facets else None, understand=args.understand)
+    if args.reranker:
+        options |= _reranking(args, index)
     label = None
     if args.user is not None:
         label, personaliser = run_personaliser(run_folder, args.model)
