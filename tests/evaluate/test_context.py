@@ -22,6 +22,7 @@ def test_fm_and_deepfm_learn_the_ctr_task(tables):
         row = next(r for label, r in by_model.items() if label.startswith(name))
         assert 0.70 < row["test auc"] <= 1.0  # 600 users, 3 epochs: well above chance (0.5)
         assert 0.0 < row["test log loss"] < 0.5  # the base rate alone (79% positive) scores 0.51
+        assert row["peak MB"] >= 0 and row["s/epoch"] > 0
     assert json.loads((out / "ml1m_context.json").read_text())
 
 
@@ -31,6 +32,7 @@ def test_multitask_reports_both_tasks_beside_single_task_models(tables):
     mmoe = next(r for r in mt if r["model"].startswith("MMoE"))
     assert mmoe["interact auc"] > 0.7 and mmoe["like auc"] > 0.6
     assert {r["tasks"] for r in mt} >= {"interact+like", "interact", "like"}
+    assert all(r["peak MB"] >= 0 for r in mt)
 
 
 def test_imbalance_switches_move_recall_at_one_half(tables):

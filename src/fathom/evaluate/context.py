@@ -36,6 +36,7 @@ from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData, prepare
 from fathom.data.records import EventTable
 from fathom.data.splits import Split, ratio_counts
+from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
 from fathom.models.deepfm import DeepFM
@@ -136,7 +137,9 @@ def select_on_valid(
     tried = []
     for settings in grid:
         start = time.perf_counter()
-        model = cls(**{**base, **settings}).fit(data.train, data.valid, features=data.features)
+        with PeakMemory() as mem:
+            model = cls(**{**base, **settings}).fit(data.train, data.valid, features=data.features)
+        model.meta["peak_memory_mb"] = mem.peak_mb
         valid = ctr_metrics(model, data.valid)
         tried.append({**settings, "valid auc": round(valid["auc"], 5), "epochs": len(model.meta["history"]),
                       "best epoch": model.meta["best_epoch"], "fit s": round(time.perf_counter() - start, 1)})
@@ -197,6 +200,7 @@ def context_protocol(
             "valid auc": round(ctr_metrics(model, data.valid)["auc"], 4),
             "epochs": len(model.meta["history"]), "best epoch": model.meta["best_epoch"],
             "s/epoch": None if per_epoch is None else round(per_epoch, 1),
+            "peak MB": round(model.meta["peak_memory_mb"]),
             "settings": {k: config[k] for k in ("lr", "reg", "dropout", "batch_size") if k in config},
             "candidates": tried,
         })
@@ -261,7 +265,9 @@ def multitask_protocol(
         best: tuple[float, MMoE] | None = None
         for settings in candidates:
             settings = {**base, **(chosen or {}), **settings, **tasks}
-            model = MMoE(**settings).fit(prepared.train, prepared.valid, features=features)
+            with PeakMemory() as mem:
+                model = MMoE(**settings).fit(prepared.train, prepared.valid, features=features)
+            model.meta["peak_memory_mb"] = mem.peak_mb
             score = max(h.get("auc", float("-inf")) for h in model.meta["history"])
             log(f"  {label} {settings.get('lr')}: valid auc {score:.4f}")
             if best is None or score > best[0]:
@@ -285,6 +291,7 @@ def multitask_protocol(
         row["like log loss"] = round(test["log_loss_like"], 4) if "log_loss_like" in test else None
         per_epoch = seconds_per_epoch(model)
         row["epochs"], row["s/epoch"] = len(model.meta["history"]), None if per_epoch is None else round(per_epoch, 1)
+        row["peak MB"] = round(model.meta["peak_memory_mb"])
         rows.append(row)
         log(f"{label}: {row}")
     return rows
