@@ -35,7 +35,8 @@ class Protocol:
     spread_seeds: tuple[int, ...] = ()
 
 
-BPR_GRID = [{"reg": 0.0, "init_std": 0.01, "batch_size": 2048, "lr": lr, "epochs": 300} for lr in (5e-4, 1e-3)]
+BPR_GRID = [{"reg": 0.0, "init_std": 0.01, "batch_size": 2048, "lr": lr, "n_neg": n, "epochs": 300}
+            for n in (1, 4) for lr in (5e-4, 1e-3)]
 NEUMF_GRID = [{}]
 LIGHTGCN_GRID = [{}]
 MULTVAE_GRID = [{}]

@@ -23,7 +23,7 @@ class BPRConfig(TorchConfig):
     factors: int = Field(64, ge=1, description="embedding size")
     reg: float = Field(0.0, ge=0, description="L2 on the user / item embeddings of each batch")
     init_std: float = Field(0.01, gt=0, description="standard deviation of the normal initial embeddings")
-    n_neg: int = Field(1, ge=1, description="sampled negatives per positive pair")
+    n_neg: int = Field(4, ge=1, description="sampled negatives per positive pair (the loss is their mean)")
     # training defaults chosen on MovieLens-1M validation NDCG@10 (benchmarks/results/ml1m-general); early stopping
     # (patience 10) ends training long before the last epoch
     epochs: int = 300
