@@ -166,3 +166,22 @@ def test_demo_serve_starts_the_service_after_the_main_job(monkeypatch):
     served = calls[-1][1]
     assert calls[-2] == ("demo", "runs/x") and served["port"] == 8124 and served["encoder"] == "minilm"
     assert served["learn_every"] == 60.0 and served["data_dir"] == "fathom-data"
+
+
+def test_benchmark_dispatches_every_protocol_with_its_options(monkeypatch, tmp_path):
+    import fathom.cli.benchmark as bench
+    import fathom.evaluate.context as context
+    import fathom.evaluate.sequential as sequential
+
+    calls = []
+    monkeypatch.setattr(sequential, "main", lambda argv: calls.append(("seq", argv)))
+    monkeypatch.setattr(context, "main", lambda argv: calls.append(("context", argv)))
+    monkeypatch.setattr(bench, "run_protocol", lambda name, **kw: calls.append((name, kw)))
+    out = str(tmp_path)
+    assert main(["benchmark", "ml1m-seq", "--out", out, "--quick", "--only", "SASRec"]) == 0
+    assert main(["benchmark", "ml1m-context", "--out", out, "--only", "context", "imbalance"]) == 0
+    assert main(["benchmark", "ml1m-general", "--out", out, "--no-spread"]) == 0
+    (_, seq), (_, ctx), (name, general) = calls
+    assert seq[:2] == ["--out", str(tmp_path / "ml1m-seq")] and "--quick" in seq and seq[-2:] == ["--only", "SASRec"]
+    assert ctx[-4:] == ["--only", "context", "--only", "imbalance"] and "--quick" not in ctx
+    assert name == "ml1m-general" and general["out_dir"] == tmp_path / "ml1m-general" and general["spread"] is False
