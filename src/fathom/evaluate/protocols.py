@@ -35,6 +35,7 @@ class Protocol:
     spread_seeds: tuple[int, ...] = ()
 
 
+ITEMKNN_GRID = [{"neighbours": k, "shrink": h} for k in (50, 100, 200, 250, 300) for h in (0.0, 10.0)]
 BPR_GRID = [{"reg": 0.0, "init_std": 0.01, "batch_size": 2048, "lr": lr, "n_neg": n, "epochs": 300}
             for n in (1, 4) for lr in (5e-4, 1e-3)]
 NEUMF_GRID = [{}]
@@ -52,11 +53,10 @@ def _recbole_general() -> Protocol:
         prepare=PrepareConfig.recbole_general,
         specs=[
             ModelSpec("pop", label="Pop"),
-            ModelSpec("itemknn", [{"neighbours": k, "shrink": h} for k in (50, 100, 200) for h in (0.0, 10.0)],
-                      label="ItemKNN"),
+            ModelSpec("itemknn", ITEMKNN_GRID, label="ItemKNN"),
             ModelSpec("bpr", BPR_GRID, label="BPR"),
             ModelSpec("neumf", NEUMF_GRID, label="NeuMF"),
-            ModelSpec("ease", [{"reg": r} for r in (250, 500, 1000, 2000)], label="EASE"),
+            ModelSpec("ease", [{"reg": r} for r in (250, 500, 700, 800, 1000, 2000)], label="EASE"),
             ModelSpec("lightgcn", LIGHTGCN_GRID, label="LightGCN"),
             ModelSpec("multvae", MULTVAE_GRID, label="MultVAE"),
             ModelSpec("admmslim", [{"l2": l2, "dropout": d} for l2 in (10.0, 30.0, 100.0) for d in (0.4, 0.5)],
