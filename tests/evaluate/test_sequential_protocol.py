@@ -11,7 +11,15 @@ import torch
 
 from fathom.data.interactions import Interactions
 from fathom.evaluate.experiment import ModelSpec
-from fathom.evaluate.sequential import load_results, main, run_seq_protocol, seq_split, write_tables
+from fathom.evaluate.sequential import (
+    load_results,
+    load_timing,
+    main,
+    run_seq_protocol,
+    seq_split,
+    time_epochs,
+    write_tables,
+)
 
 N_ITEMS, N_USERS, LENGTH = 30, 60, 14
 SASREC = {"max_len": 8, "factors": 16, "n_blocks": 1, "n_heads": 1, "ffn_size": 32, "dropout": 0.0,
@@ -77,3 +85,22 @@ def test_only_naming_no_config_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--configs", str(tmp_path), "--only", "BERT4Rec"])
     assert "BERT4Rec" in capsys.readouterr().err
+
+
+def test_epochs_timed_alone_join_the_table_and_survive_a_merge(results, cyclic_walks, tmp_path):
+    sasrec, pop = results
+    timing = time_epochs([sasrec, pop], cyclic_walks, epochs=2, log=lambda _: None)
+    assert set(timing) == {"SASRec"} and timing["SASRec"] > 0  # Pop has no epochs to time
+    paths = write_tables([sasrec, pop], tmp_path, timing=timing)
+    rows = {r["model"]: r for r in json.loads(paths["json"].read_text())["rows"]}
+    assert rows["SASRec"]["s/epoch timed alone"] == round(timing["SASRec"], 1)
+    assert rows["Pop"]["s/epoch timed alone"] is None
+    write_tables([pop], tmp_path, merge=True)  # re-running another model keeps SASRec's timing
+    assert load_timing(paths["json"]) == timing
+    assert "s/epoch timed alone" in paths["markdown"].read_text()
+
+
+def test_time_only_needs_saved_results(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--time-only", "2", "--out", str(tmp_path)])
+    assert "no saved results" in capsys.readouterr().err

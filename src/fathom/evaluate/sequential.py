@@ -160,8 +160,26 @@ def _best_epoch(history: list[dict[str, Any]], monitor: str = "ndcg@10") -> int 
     return max(scored, key=lambda h: h[monitor])["epoch"] if scored else None
 
 
-def result_rows(results: Sequence[ModelResult]) -> list[dict[str, Any]]:
-    """One table row per model, with RecBole's published NDCG@10 and s/epoch beside ours where known."""
+def time_epochs(results: Sequence[ModelResult], data: PreparedData, epochs: int = 3,
+                log: Callable[[str], None] = print) -> dict[str, float]:
+    """Seconds per training epoch of each result's chosen config, refitted for ``epochs`` epochs (no validation):
+    run it with nothing else on the machine to time the model alone (a long benchmark run may share the CPU)."""
+    out = {}
+    for r in results:
+        cls = get_model_class(r.model)
+        if "epochs" not in cls.Config.model_fields:  # nothing trained epoch by epoch
+            continue
+        model = cls(**{**r.config, "epochs": epochs, "patience": None}).fit(data.train)
+        per_epoch, _ = epoch_stats(list(model.meta.get("history", [])))
+        if per_epoch is not None:
+            out[r.label] = per_epoch
+            log(f"{r.label}: {per_epoch:.1f} s per epoch over {epochs} epochs")
+    return out
+
+
+def result_rows(results: Sequence[ModelResult], timing: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """One table row per model, with RecBole's published NDCG@10 and s/epoch beside ours where known;
+    ``timing``: seconds per epoch timed alone (:func:`time_epochs`), by label."""
     rows = []
     for r in results:
         row: dict[str, Any] = {"model": r.label}
@@ -169,10 +187,18 @@ def result_rows(results: Sequence[ModelResult]) -> list[dict[str, Any]]:
         row["RecBole ndcg@10"] = PUBLISHED_NDCG10.get(r.label)
         row["epochs"], row["best epoch"] = r.epochs, _best_epoch(r.history)
         row["s/epoch"] = None if r.seconds_per_epoch is None else round(r.seconds_per_epoch, 1)
+        if timing is not None:
+            row["s/epoch timed alone"] = round(timing[r.label], 1) if r.label in timing else None
         row["RecBole s/epoch"] = RECBOLE_SECONDS_PER_EPOCH.get(r.label)
         row["peak MB"] = round(r.peak_memory_mb)
         rows.append(row)
     return rows
+
+
+def load_timing(path: str | Path) -> dict[str, float]:
+    """The seconds per epoch timed alone saved in an ``ml1m_seq.json``, by label (none: empty)."""
+    path = Path(path)
+    return dict(json.loads(path.read_text()).get("timing") or {}) if path.is_file() else {}
 
 
 def load_results(path: str | Path) -> list[ModelResult]:
@@ -184,7 +210,8 @@ def load_results(path: str | Path) -> list[ModelResult]:
 
 
 def write_tables(
-    results: Sequence[ModelResult], out_dir: str | Path, quick: bool = False, merge: bool = True
+    results: Sequence[ModelResult], out_dir: str | Path, quick: bool = False, merge: bool = True,
+    timing: dict[str, float] | None = None,
 ) -> dict[str, Path]:
     """``ml1m_seq.json`` (rows, every candidate and training curve) and ``ml1m_seq.md`` (the table) in ``out_dir``.
 
@@ -197,8 +224,10 @@ def write_tables(
     if merge:
         new = {r.label for r in results}
         results = [r for r in load_results(out / "ml1m_seq.json") if r.label not in new] + list(results)
-    rows = result_rows(results)
-    payload = {"protocol": "ml1m-seq", "quick": quick, "rows": rows,
+        saved = load_timing(out / "ml1m_seq.json")
+        timing = {**{k: v for k, v in saved.items() if k not in new}, **(timing or {})} or None
+    rows = result_rows(results, timing)
+    payload = {"protocol": "ml1m-seq", "quick": quick, "rows": rows, "timing": timing or {},
                "results": [{**r.__dict__, "history": r.history} for r in results]}
     paths = {"json": out / "ml1m_seq.json", "markdown": out / "ml1m_seq.md"}
     paths["json"].write_text(json.dumps(payload, indent=2, default=float))
@@ -206,8 +235,9 @@ def write_tables(
     notes = (
         "Ratings >= 3, 10-core, chronological leave-one-out per user, the last 50 items as input, full ranking over\n"
         "all items (seen items not removed, as RecBole), settings from `benchmarks/configs/ml1m_seq_<model>.json`,\n"
-        "early stopping on validation NDCG@10. Seconds are wall time on this 2-core CPU; peak MB is resident\n"
-        "memory above the start of the fit."
+        "early stopping on validation NDCG@10. Seconds are wall time on this 2-core CPU: `s/epoch` over the whole\n"
+        "run (other jobs may have shared the CPU), `s/epoch timed alone` from a 3-epoch refit with nothing else\n"
+        "running (`--time-only`); peak MB is resident memory above the start of the fit."
     )
     paths["markdown"].write_text(f"# {title}\n\n{notes}\n\n{markdown_table(rows)}\n")
     return paths
@@ -222,13 +252,24 @@ def main(argv: Sequence[str] | None = None) -> list[ModelResult]:
     parser.add_argument("--only", nargs="+", metavar="LABEL",
                         help="run only these models (labels as in the table); the other rows in --out are kept")
     parser.add_argument("--out", help="write ml1m_seq.json and ml1m_seq.md into this folder")
+    parser.add_argument("--time-only", type=int, metavar="EPOCHS", help="train nothing new: refit the models "
+                        "saved in --out for EPOCHS epochs each to time them alone, and add that to the tables")
     args = parser.parse_args(argv)
+    if args.time_only is not None:
+        if not args.out:
+            parser.error("--time-only needs --out (the folder of the results to time)")
+        saved = [r for r in load_results(Path(args.out) / "ml1m_seq.json") if not args.only or r.label in args.only]
+        if not saved:
+            parser.error(f"no saved results to time in {args.out}")
+        timing = time_epochs(saved, prepare_ml1m_seq(args.quick), args.time_only)
+        write_tables(saved, args.out, quick=args.quick, merge=True, timing=timing)
+        return saved
     specs = [s for s in load_seq_specs(args.configs) if not args.only or s.title in args.only]
     if not specs:
         parser.error(f"no model config matches --only {args.only} in {args.configs}")
     results = run_seq_protocol(specs, quick=args.quick)
     for row in result_rows(results):
-        print(json.dumps(row))
+        print(json.dumps(row), flush=True)
     if args.out:
         paths = write_tables(results, args.out, quick=args.quick, merge=bool(args.only))
         print(f"wrote {paths['markdown']} and {paths['json']}")
