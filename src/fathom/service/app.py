@@ -3,7 +3,7 @@ the engine (store, active model, search index) on startup and closes it on shutd
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,7 +23,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        threads_before = _set_torch_threads(settings.torch_threads)
+        restore_threads = _limit_threads(settings.torch_threads)
         app.state.engine = engine or Engine.open(settings.data_dir, settings.engine_config())
         if settings.learning.interval_s is not None:
             app.state.engine.start_learner(settings.learning)
@@ -33,7 +33,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
             app.state.engine.stop_learner()
             if engine is None:
                 app.state.engine.close()
-            _set_torch_threads(threads_before)
+            restore_threads()
 
     app = FastAPI(
         title="Fathom",
@@ -51,15 +51,23 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     return app
 
 
-def _set_torch_threads(n: int | None) -> int | None:
-    """Sets torch's intra-op threads to ``n`` (None: leaves them); returns the number before."""
+def _limit_threads(n: int | None) -> Callable[[], None]:
+    """Limits torch's intra-op threads and the BLAS / OpenMP pools numpy uses to ``n`` (None: leaves them);
+    returns the function that restores the previous limits."""
     if n is None:
-        return None
+        return lambda: None
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
     torch.set_num_threads(n)
-    return before
+    blas = threadpool_limits(limits=n)
+
+    def restore() -> None:
+        blas.restore_original_limits()
+        torch.set_num_threads(before)
+
+    return restore
 
 
 def app_from_env() -> FastAPI:
