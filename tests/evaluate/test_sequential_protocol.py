@@ -68,6 +68,7 @@ def test_tables_are_written_and_only_reruns_keep_the_other_rows(results, tmp_pat
     paths = write_tables([sasrec, pop], tmp_path)
     table = paths["markdown"].read_text()
     assert "| SASRec |" in table and "| Pop |" in table and "RecBole ndcg@10" in table
+    assert paths["picture"].stat().st_size > 0 and "ml1m_seq.png" in table
     rows = {r["model"]: r for r in json.loads(paths["json"].read_text())["rows"]}
     assert rows["SASRec"]["RecBole ndcg@10"] == 0.1286 and rows["Pop"]["RecBole ndcg@10"] is None
     assert rows["SASRec"]["ndcg@10"] == round(sasrec.test["ndcg@10"], 4)

@@ -217,7 +217,7 @@ def write_tables(
 
     merge: keep the rows of models already in ``out_dir`` that ``results`` does not re-run (``--only``).
     """
-    from fathom.evaluate.report import markdown_table
+    from fathom.evaluate.report import markdown_table, plot_results
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -239,7 +239,9 @@ def write_tables(
         "run (other jobs may have shared the CPU), `s/epoch timed alone` from a 3-epoch refit with nothing else\n"
         "running (`--time-only`); peak MB is resident memory above the start of the fit."
     )
-    paths["markdown"].write_text(f"# {title}\n\n{notes}\n\n{markdown_table(rows)}\n")
+    paths["markdown"].write_text(f"# {title}\n\n{notes}\n\n{markdown_table(rows)}\n\n![test metrics and validation "
+                                 "curves](ml1m_seq.png)\n")
+    paths["picture"] = plot_results(results, out / "ml1m_seq.png", title)
     return paths
 
 
