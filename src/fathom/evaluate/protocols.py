@@ -40,7 +40,7 @@ BPR_GRID = [{"reg": 0.0, "init_std": 0.01, "batch_size": 2048, "lr": lr, "n_neg"
             for n in (1, 4) for lr in (5e-4, 1e-3)]
 NEUMF_GRID = [{}]
 LIGHTGCN_GRID = [{}]
-# input dropout around the default 0.8, and the textbook VAE (latent 200, full noise, 20k annealing steps, dropout 0.5)
+# input dropout up to the default 0.9, and the textbook VAE (latent 200, full noise, 20k annealing steps, dropout 0.5)
 MULTVAE_GRID = [{"dropout": d} for d in (0.5, 0.7, 0.8, 0.9)] + [
     {"latent": 200, "noise_std": 1.0, "total_anneal_steps": 20000, "dropout": 0.5}]
 
