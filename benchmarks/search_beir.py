@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         coll = load_beir(name)
         if args.subset:
             coll = subset_collection(coll, args.subset)
-        report.setdefault("conditions", {})[name] = {  # how busy the machine was when these rows were timed
+        report["conditions"] = report.get("conditions") or {}
+        report["conditions"][name] = {  # how busy the machine was when these rows were timed
             "date": time.strftime("%Y-%m-%d %H:%M"), "loadavg_1min": round(os.getloadavg()[0], 2),
             "methods": methods}
         config = SearchEvalConfig(rerank=RerankConfig(depth=args.rerank_depth), rerank_mix=args.rerank_mix)
