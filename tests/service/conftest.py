@@ -26,7 +26,7 @@ def make_client(data_dir):
         return client
 
     yield make
-    for client in clients:
+    for client in reversed(clients):  # last started, first stopped: each app restores the thread limits it found
         client.__exit__(None, None, None)
 
 

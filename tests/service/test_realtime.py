@@ -115,7 +115,7 @@ def test_train_endpoint_validates_registers_and_lists_metrics(client):
     r = client.post("/models/train", json={"model": "pop"})
     assert r.status_code == 200, r.text
     report = r.json()
-    assert report["status"] == "rejected" and report["version"] == 2 and report["new_events"] == 6
+    assert report["status"] == "rejected" and report["version"] == 2 and report["new_events"] == 6, report
     assert report["metrics"]["ndcg@10"] < report["baseline"]["ndcg@10"]
     assert client.get("/recommend/u0").json()["model_version"] == 1
     r = client.post("/models/train", json={"tolerance": 1.0})
