@@ -41,7 +41,7 @@ BPR_GRID = [{"reg": 0.0, "init_std": 0.01, "batch_size": 2048, "lr": lr, "n_neg"
 NEUMF_GRID = [{}]
 LIGHTGCN_GRID = [{}]
 # input dropout up to the default 0.9, and the textbook VAE (latent 200, full noise, 20k annealing steps, dropout 0.5)
-MULTVAE_GRID = [{"dropout": d} for d in (0.5, 0.7, 0.8, 0.9)] + [
+MULTVAE_GRID = [{"dropout": d} for d in (0.5, 0.7, 0.8, 0.9, 0.95)] + [
     {"latent": 200, "noise_std": 1.0, "total_anneal_steps": 20000, "dropout": 0.5}]
 
 
