@@ -130,6 +130,18 @@ def _pairs(store: Store) -> tuple[pd.DataFrame, int]:
     return pairs.sort_values(["timestamp", "id"], kind="stable").reset_index(drop=True), int(frame["id"].max())
 
 
+def _split_pairs(pairs: pd.DataFrame, held: np.ndarray, users: Vocabulary,
+                 items: Vocabulary) -> tuple[Interactions, Interactions]:
+    """(fit, test) interactions from ``pairs``: the ``held`` rows are the test part; ids are encoded with
+    ``users`` / ``items``, which grow by the ids they do not know yet."""
+    u = users.encode(pairs["user_id"], add=True)
+    i = items.encode(pairs["item_id"], add=True)
+    ts = pairs["timestamp"].to_numpy(np.int64)
+    fit = Interactions.from_arrays(u[~held], i[~held], len(users), len(items), timestamp=ts[~held])
+    test = Interactions.from_arrays(u[held], i[held], len(users), len(items), timestamp=ts[held])
+    return fit, test
+
+
 def offline_metrics(store: Store, model_name: str, settings: dict[str, Any] | None = None, k: int = 10,
                     log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """A new model's offline metrics: each user's latest item held out (users with two items or more),
@@ -140,11 +152,7 @@ def offline_metrics(store: Store, model_name: str, settings: dict[str, Any] | No
     if not held.any():
         return {}
     users, items = Vocabulary(), Vocabulary()
-    u = users.encode(pairs["user_id"], add=True)
-    i = items.encode(pairs["item_id"], add=True)
-    ts = pairs["timestamp"].to_numpy(np.int64)
-    fit = Interactions.from_arrays(u[~held], i[~held], len(users), len(items), timestamp=ts[~held])
-    test = Interactions.from_arrays(u[held], i[held], len(users), len(items), timestamp=ts[held])
+    fit, test = _split_pairs(pairs, held, users, items)
     log(f"offline metrics: {model_name} fitted on {len(fit)} pairs, each user's latest item held out ({len(test)})")
     model = get_model_class(model_name)(**(settings or {})).fit(fit)
     metrics = Evaluator(test, exclude=(fit,), ks=(k,), metrics=("ndcg", "recall"))(
@@ -190,11 +198,7 @@ def learn_once(store: Store, config: LearningConfig | None = None, force: bool =
         return LearningReport(status="skipped", new_events=new_events, baseline_version=active.version,
                               reason="no user has a new item besides their only one: nothing to validate on")
     users, items = Vocabulary(bundle.users.ids), Vocabulary(bundle.items.ids)
-    u = users.encode(pairs["user_id"], add=True)
-    i = items.encode(pairs["item_id"], add=True)
-    ts = pairs["timestamp"].to_numpy(np.int64)
-    fit = Interactions.from_arrays(u[~held], i[~held], len(users), len(items), timestamp=ts[~held])
-    test = Interactions.from_arrays(u[held], i[held], len(users), len(items), timestamp=ts[held])
+    fit, test = _split_pairs(pairs, held, users, items)
     log(f"online learning: {new_events} new events; training on {len(fit)} pairs, {len(test)} held out")
     start = time.perf_counter()
     model, how = _candidate(bundle, active.model, active.config, fit, config)

@@ -45,8 +45,8 @@ class ServiceSettings(Config):
     torch_threads: int | None = Field(1, ge=1)
     """Threads each worker process gives one model, encoder or BLAS call (torch and numpy's BLAS). Requests
     already run side by side on the server's thread pool, so one thread per call keeps the cores busy without
-    oversubscribing them (on two cores, two threads per call made a concurrent query wait for its turn on both,
-    and a 1,700 x 384 matrix-vector product took 7 ms instead of under 1). None: the libraries' own defaults."""
+    oversubscribing them (on two busy cores, two threads per call made each call wait for both cores, and a small
+    matrix-vector product took several times longer). None: the libraries' own defaults."""
     learning: LearningConfig = LearningConfig()
     """The online learner: with ``learning.interval_s`` set, each worker runs it in the background (one at a
     time, by a lease in the store); POST /models/train runs it on demand with these settings."""

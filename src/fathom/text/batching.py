@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +24,6 @@ class _Slot:
     error: BaseException | None = None
     taken: bool = False  # in a batch that is running
     done: bool = False
-    batch_size: int = field(default=0)
 
 
 class QueryBatcher:
@@ -73,7 +72,7 @@ class QueryBatcher:
         finally:
             with self._cv:
                 for s in batch:
-                    s.done, s.batch_size = True, len(batch)
+                    s.done = True
                 self._running -= 1
                 self.batches += 1
                 self.queries += len(batch)

@@ -95,9 +95,9 @@ class MiniLMEncoder(Encoder):
     """all-MiniLM-L6-v2 via sentence-transformers, offline; texts truncated to 256 word pieces.
 
     The model is BERT -> mean pooling over the attention mask -> L2 normalisation. When the loaded pipeline is
-    exactly that, texts run through the tokenizer and BERT directly, a single query through a traced copy
-    (:mod:`fathom.text.pooled_bert`: same numbers, a short query in about half the time of ``encode``); any
-    other pipeline goes through sentence-transformers' ``encode``.
+    exactly that, texts run through the tokenizer and a traced copy of BERT (:mod:`fathom.text.pooled_bert`: the
+    same numbers, a short query in about half the time of ``encode``; padded batches too once a check on a
+    padded batch passes); any other pipeline goes through sentence-transformers' ``encode``.
     """
 
     name = "all-MiniLM-L6-v2"
