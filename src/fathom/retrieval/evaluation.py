@@ -38,8 +38,10 @@ from fathom.retrieval.rerank import CrossEncoder, CrossEncoderReranker, RerankCo
 from fathom.retrieval.vector_index import VectorIndex, build_vector_index
 from fathom.text.encoders import CachedEncoder, Encoder, EncoderName, get_encoder
 
-Method = Literal["bm25", "dense-minilm", "dense-e5", "hybrid-minilm", "hybrid-e5"]
-ALL_METHODS: tuple[Method, ...] = ("bm25", "dense-minilm", "dense-e5", "hybrid-minilm", "hybrid-e5")
+Method = Literal["bm25", "dense-minilm", "dense-minilm-int8", "dense-e5", "hybrid-minilm", "hybrid-minilm-int8",
+                 "hybrid-e5"]
+ALL_METHODS: tuple[Method, ...] = ("bm25", "dense-minilm", "dense-minilm-int8", "dense-e5", "hybrid-minilm",
+                                   "hybrid-minilm-int8", "hybrid-e5")
 RerankMethod = Literal["hybrid-minilm+rerank", "hybrid-e5+rerank"]
 RERANK_METHODS: tuple[RerankMethod, ...] = ("hybrid-minilm+rerank", "hybrid-e5+rerank")  # need a reranker
 # Collections evaluated on a held-out half of their queries, with fusion weights tuned on the other half.

