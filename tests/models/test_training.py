@@ -226,3 +226,20 @@ def test_fused_bpr_mf_loss_matches_autograd():
         g_plain = torch.autograd.grad(plain, (uw, iw))
         torch.testing.assert_close(g_fused, g_plain)
         assert torch.autograd.gradcheck(lambda a, b, r=reg: bpr_mf_loss(a, b, users, items, r), (uw, iw))
+
+
+def test_progress_without_a_terminal_prints_one_line_per_epoch(capsys):
+    import torch
+
+    from fathom.models.training import Objective, TrainConfig, Trainer
+
+    class Line(Objective):
+        def batches(self, rng, batch_size):
+            yield torch.ones(4, 1)
+
+        def loss(self, batch):
+            return (self.net(batch) - 1.0).pow(2).mean()
+
+    Trainer(TrainConfig(epochs=3, progress=True, patience=None)).fit(Line(torch.nn.Linear(1, 1)))
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("epoch ")]
+    assert [ln.split()[1] for ln in lines] == ["1/3", "2/3", "3/3"] and all("loss" in ln for ln in lines)

@@ -44,7 +44,7 @@ class TrainConfig(Config):
     eval_every: int = Field(1, ge=1, description="validate every this many epochs (and after the last one)")
     monitor: str = Field("ndcg@10", description="validation metric to maximise, as 'metric@k'")
     seed: int = 0
-    progress: bool = Field(True, description="tqdm bar on stderr (only when stderr is a terminal)")
+    progress: bool = Field(True, description="tqdm bar on stderr; without a terminal, one line per epoch")
     log_path: str | None = Field(None, description="append one JSON line per epoch to this file")
 
     @field_validator("monitor")
@@ -198,6 +198,10 @@ class Trainer:
                 if self.best_score is not None:
                     postfix[f"best {cfg.monitor}"] = f"{self.best_score:.4f}"
                 bar.set_postfix(postfix)
+                if cfg.progress and bar.disable:  # no terminal (a log file, CI): one line per epoch instead of a bar
+                    shown = " ".join(f"{k} {v}" for k, v in postfix.items())
+                    print(f"epoch {epoch}/{cfg.epochs} {shown} ({record['seconds']:.1f} s)", file=sys.stderr,
+                          flush=True)
                 if cfg.patience is not None and stale >= cfg.patience:
                     self.stopped_early = True
                     break
