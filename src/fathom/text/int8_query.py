@@ -52,14 +52,11 @@ def export_int8(pooled: PooledBert, path: Path) -> None:
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         sample = pooled._inputs(["a short text to export the encoder", "two words"])
-        axes = {"b": 0, "t": 1}
+        axes = {name: {0: "batch", 1: "tokens"} for name in ("ids", "mask", "types")} | {"vec": {0: "batch"}}
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(
-                pooled.net, sample, str(fp32), input_names=["ids", "mask", "types"], output_names=["vec"],
-                dynamic_axes={n: {v: k for k, v in axes.items()} for n in ("ids", "mask", "types")} | {"vec": {0: "b"}},
-                opset_version=17, dynamo=False,
-            )
+            torch.onnx.export(pooled.net, sample, str(fp32), input_names=["ids", "mask", "types"],
+                              output_names=["vec"], dynamic_axes=axes, opset_version=17, dynamo=False)
         part = Path(tmp) / "int8.onnx"
         quantize_dynamic(str(fp32), str(part), weight_type=QuantType.QInt8, per_channel=True)
         os.replace(part, path)  # atomic: a concurrent process sees the whole file or none
