@@ -64,3 +64,17 @@ def test_padding_does_not_leak_into_real_positions():
         # a real position's state depends on its items and positions only, not on what the padding would hold
         net.item_emb.weight.data[0] = 1.0
         torch.testing.assert_close(net(short)[:, 3:], out[:, 3:])
+
+
+def test_training_attention_path_matches_fused_attention():
+    """While training on a CPU, attention runs unfused (for a cheap dropout mask); with nothing dropped it must
+    equal the fused kernel used at inference."""
+    torch.manual_seed(0)
+    net = SASRecNet(30, SASRecConfig(max_len=8, factors=16, n_heads=2, dropout=0.0))
+    seqs = torch.tensor([[0, 0, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 9]])
+    net.eval()
+    fused = net(seqs)
+    net.train()
+    for block in net.blocks:
+        block.attn.dropout = 1e-9  # takes the unfused branch, rounds to no dropped element
+    assert torch.allclose(net(seqs), fused, atol=1e-5)

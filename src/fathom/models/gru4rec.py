@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fathom.models.dropout import FastDropout
 from fathom.models.sequence import PAD, SequenceConfig, SequenceNet, SequentialRecommender, init_weights
 
 
@@ -34,7 +35,7 @@ class GRU4RecNet(SequenceNet):
     def __init__(self, n_items: int, c: GRU4RecConfig) -> None:
         super().__init__()
         self.item_emb = nn.Embedding(n_items + 1, c.factors, padding_idx=PAD)
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = FastDropout(c.dropout)
         self.gru = nn.GRU(
             c.factors, c.hidden_size, c.n_layers, batch_first=True, dropout=c.dropout if c.n_layers > 1 else 0.0
         )

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from fathom.models.dropout import FastDropout, fast_dropout
 from fathom.models.sequence import PAD, SequenceConfig, SequenceNet, SequentialRecommender, init_weights
 
 
@@ -50,9 +51,14 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self.qkv(x).split(d, dim=2)  # 3 x (B, L, d)
         heads = (b, length, self.n_heads, d // self.n_heads)
         q, k, v = (t.view(heads).transpose(1, 2) for t in (q, k, v))  # 3 x (B, h, L, hs)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
-        )  # (B, h, L, hs)
+        if self.training and self.dropout > 0 and x.device.type == "cpu":  # torch's CPU dropout mask is slow
+            scores = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)  # (B, h, L, L)
+            weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)  # (B, h, L, L)
+            y = fast_dropout(weights, self.dropout) @ v  # (B, h, L, hs)
+        else:
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
+            )  # (B, h, L, hs)
         return self.out(y.transpose(1, 2).reshape(b, length, d))  # (B, L, d)
 
 
@@ -64,7 +70,7 @@ class Block(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.attn = CausalSelfAttention(d, n_heads, dropout)
         self.ffn = nn.Sequential(nn.Linear(d, ffn_size), nn.GELU(), nn.Linear(ffn_size, d))
-        self.drop = nn.Dropout(dropout)
+        self.drop = FastDropout(dropout)
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         x = x + self.drop(self.attn(self.norm1(x), allowed))  # (B, L, d)
@@ -77,7 +83,7 @@ class SASRecNet(SequenceNet):
         self.scale = math.sqrt(c.factors)
         self.item_emb = nn.Embedding(n_items + 1, c.factors, padding_idx=PAD)
         self.pos_emb = nn.Embedding(c.max_len, c.factors)
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = FastDropout(c.dropout)
         self.blocks = nn.ModuleList([Block(c.factors, c.n_heads, c.ffn_size, c.dropout) for _ in range(c.n_blocks)])
         self.norm = nn.LayerNorm(c.factors)
         init_weights(self, c.init_std)
