@@ -51,3 +51,11 @@ def test_a_later_position_never_changes_an_earlier_output():
             out = net(changed)
             torch.testing.assert_close(out[:, :t], base[:, :t], rtol=0, atol=1e-6)
             assert (out[:, t:] - base[:, t:]).abs().amax() > 1e-4
+
+
+def test_tail_outputs_equal_the_last_positions_of_the_full_pass():
+    torch.manual_seed(0)
+    net = GRU4RecNet(30, GRU4RecConfig(max_len=6, factors=8, hidden_size=12))
+    net.eval()
+    seqs = torch.tensor([[0, 0, 3, 4, 5, 6], [1, 2, 3, 4, 5, 9]])
+    assert torch.allclose(net(seqs, 2), net(seqs)[:, -2:], atol=1e-6)

@@ -78,3 +78,30 @@ def test_training_attention_path_matches_fused_attention():
     for block in net.blocks:
         block.attn.dropout = 1e-9  # takes the unfused branch, rounds to no dropped element
     assert torch.allclose(net(seqs), fused, atol=1e-5)
+
+
+@pytest.mark.parametrize("tail", [1, 3, 8])
+def test_tail_outputs_equal_the_last_positions_of_the_full_pass(tail):
+    torch.manual_seed(0)
+    net = SASRecNet(30, SASRecConfig(max_len=8, factors=16, n_heads=2, n_blocks=2))
+    net.eval()
+    seqs = torch.tensor([[0, 0, 0, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 9]])
+    full = net(seqs)  # (2, 8, 16)
+    part = net(seqs, tail)
+    assert part.shape == (2, tail, 16)
+    assert torch.allclose(part, full[:, -tail:], atol=1e-5)
+
+
+def test_overlapping_windows_loss_uses_only_the_positions_that_carry_targets():
+    from fathom.models.sequence import Sequences, SequenceObjective, full_softmax_loss, training_windows
+
+    torch.manual_seed(0)
+    config = SASRecConfig(max_len=8, factors=16, n_heads=2, dropout=0.0, windows="all", stride=3)
+    net = SASRecNet(30, config)
+    seqs = Sequences.from_lists([list(range(20)), [5, 6, 7, 8, 9], [1, 2]])
+    inputs, targets = training_windows(seqs, 8, "all", np.random.default_rng(0), stride=3)
+    objective = SequenceObjective(net, seqs, 30, config)
+    loss = objective.loss((torch.from_numpy(inputs), torch.from_numpy(targets), None))
+    hidden, t = net(torch.from_numpy(inputs)), torch.from_numpy(targets)  # the full pass, every position
+    expected = full_softmax_loss(hidden[t >= 0], t[t >= 0], net.item_table())
+    assert torch.allclose(loss, expected, atol=1e-5)

@@ -50,11 +50,13 @@ class GRU4RecNet(SequenceNet):
             else:
                 nn.init.zeros_(w.data)
 
-    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """seqs (B, L) int64, left-padded with 0 -> states (B, L, d)."""
+    def forward(self, seqs: torch.Tensor, tail: int | None = None) -> torch.Tensor:
+        """seqs (B, L) int64, left-padded with 0 -> states (B, L, d), or of the last ``tail`` positions."""
         x = self.drop(self.item_emb(seqs))  # (B, L, d)
         states, _ = self.gru(x)  # (B, L, hidden)
-        return self.proj(self.drop(states))  # (B, L, d)
+        if tail is not None:
+            states = states[:, -tail:]  # (B, T, hidden)
+        return self.proj(self.drop(states))  # (B, T, d)
 
 
 class GRU4Rec(SequentialRecommender):

@@ -7,7 +7,8 @@ dot product with the same item embedding table.
 
 Training (see :mod:`fathom.models.sequence`): each user's sequence is cut into windows of ``max_len + 1`` items
 and the loss is taken at every position of a window at once (with ``stride`` < ``max_len`` the windows overlap
-and the first positions of each are context only); the default loss is cross-entropy over the full catalogue.
+and the first positions of each are context only: the last block then computes queries, feed-forward and output
+only for the positions with a loss); the default loss is cross-entropy over the full catalogue.
 Padding (left, id 0) is masked out of attention as a key; a padding position attends only to itself,
 so no row of the attention is empty.
 """
@@ -45,21 +46,27 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(d, 3 * d)
         self.out = nn.Linear(d, d)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """x (B, L, d); allowed (B, 1, L, L) bool, True where query t may attend to key s."""
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, tail: int | None = None) -> torch.Tensor:
+        """x (B, L, d); allowed (B, 1, L, L) bool, True where query t may attend to key s -> (B, T, d), the
+        outputs of the last T = ``tail`` (default L) positions, which still attend to every earlier position."""
         b, length, d = x.shape
-        q, k, v = self.qkv(x).split(d, dim=2)  # 3 x (B, L, d)
-        heads = (b, length, self.n_heads, d // self.n_heads)
-        q, k, v = (t.view(heads).transpose(1, 2) for t in (q, k, v))  # 3 x (B, h, L, hs)
+        t_len = length if tail is None else min(tail, length)
+        weight, bias = self.qkv.weight, self.qkv.bias  # (3d, d), (3d,)
+        q = F.linear(x[:, length - t_len :], weight[:d], bias[:d])  # (B, T, d)
+        k, v = F.linear(x, weight[d:], bias[d:]).split(d, dim=2)  # 2 x (B, L, d)
+        hs = d // self.n_heads
+        q = q.view(b, t_len, self.n_heads, hs).transpose(1, 2)  # (B, h, T, hs)
+        k, v = (t.view(b, length, self.n_heads, hs).transpose(1, 2) for t in (k, v))  # 2 x (B, h, L, hs)
+        allowed = allowed[:, :, length - t_len :]  # (B, 1, T, L)
         if self.training and self.dropout > 0 and x.device.type == "cpu":  # torch's CPU dropout mask is slow
-            scores = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)  # (B, h, L, L)
-            weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)  # (B, h, L, L)
-            y = fast_dropout(weights, self.dropout) @ v  # (B, h, L, hs)
+            scores = (q @ k.transpose(-2, -1)) * (hs**-0.5)  # (B, h, T, L)
+            weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)  # (B, h, T, L)
+            y = fast_dropout(weights, self.dropout) @ v  # (B, h, T, hs)
         else:
             y = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
-            )  # (B, h, L, hs)
-        return self.out(y.transpose(1, 2).reshape(b, length, d))  # (B, L, d)
+            )  # (B, h, T, hs)
+        return self.out(y.transpose(1, 2).reshape(b, t_len, d))  # (B, T, d)
 
 
 class Block(nn.Module):
@@ -72,9 +79,11 @@ class Block(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(d, ffn_size), nn.GELU(), nn.Linear(ffn_size, d))
         self.drop = FastDropout(dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.norm1(x), allowed))  # (B, L, d)
-        return x + self.drop(self.ffn(self.norm2(x)))  # (B, L, d)
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, tail: int | None = None) -> torch.Tensor:
+        """(B, L, d) -> (B, T, d): the last T = ``tail`` (default L) positions."""
+        attended = self.attn(self.norm1(x), allowed, tail)  # (B, T, d)
+        x = x[:, x.shape[1] - attended.shape[1] :] + self.drop(attended)  # (B, T, d)
+        return x + self.drop(self.ffn(self.norm2(x)))  # (B, T, d)
 
 
 class SASRecNet(SequenceNet):
@@ -88,8 +97,9 @@ class SASRecNet(SequenceNet):
         self.norm = nn.LayerNorm(c.factors)
         init_weights(self, c.init_std)
 
-    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """seqs (B, L) int64, left-padded with 0 -> states (B, L, d)."""
+    def forward(self, seqs: torch.Tensor, tail: int | None = None) -> torch.Tensor:
+        """seqs (B, L) int64, left-padded with 0 -> states (B, L, d), or (B, tail, d) of the last positions (the
+        last block then computes queries, feed-forward and output only there)."""
         b, length = seqs.shape
         real = seqs != PAD  # (B, L)
         positions = torch.arange(length, device=seqs.device)  # (L,)
@@ -98,9 +108,10 @@ class SASRecNet(SequenceNet):
         causal = torch.ones(length, length, dtype=torch.bool, device=seqs.device).tril()  # (L, L) s <= t
         eye = torch.eye(length, dtype=torch.bool, device=seqs.device)  # (L, L)
         allowed = ((causal & real[:, None, :]) | eye).unsqueeze(1)  # (B, 1, L, L) key real or itself
-        for block in self.blocks:
-            x = block(x, allowed) * real.unsqueeze(-1)  # (B, L, d)
-        return self.norm(x)  # (B, L, d)
+        for i, block in enumerate(self.blocks):
+            x = block(x, allowed, tail if i == len(self.blocks) - 1 else None)  # (B, L, d); last: (B, T, d)
+            x = x * real[:, length - x.shape[1] :].unsqueeze(-1)
+        return self.norm(x)  # (B, T, d)
 
 
 class SASRec(SequentialRecommender):

@@ -281,8 +281,9 @@ class SequenceNet(nn.Module):
 
     item_emb: nn.Embedding  # (n_items + 1, d), row 0 = padding
 
-    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """(B, L) int64 -> (B, L, d); position t depends only on positions <= t."""
+    def forward(self, seqs: torch.Tensor, tail: int | None = None) -> torch.Tensor:
+        """(B, L) int64 -> (B, L, d) states, or (B, tail, d) of the last ``tail`` positions only (a network may
+        then skip work that only earlier outputs need); position t depends only on positions <= t."""
         raise NotImplementedError
 
     def item_table(self) -> torch.Tensor:
@@ -330,10 +331,12 @@ class SequenceObjective(Objective):
 
     def loss(self, batch: tuple) -> torch.Tensor:
         inputs, targets, negatives = batch  # (B, L), (B, L), (k,) or None
-        hidden = self.net(inputs)  # (B, L, d)
-        keep = targets >= 0  # (B, L)
-        h, t = hidden[keep], targets[keep]  # (P, d), (P,)
         c = self.config
+        tail = c.stride if c.windows == "all" and c.stride is not None else None  # earlier targets are all -1
+        hidden = self.net(inputs, tail)  # (B, T, d), T = tail or L
+        targets = targets[:, -hidden.shape[1] :]  # (B, T)
+        keep = targets >= 0  # (B, T)
+        h, t = hidden[keep], targets[keep]  # (P, d), (P,)
         log_q = None
         if c.loss != "softmax":
             if c.negatives == "in_batch":
@@ -401,7 +404,7 @@ class SequentialRecommender(TorchRecommender):
 
     def _score_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, L) padded sequences -> (B, n_items) logits of the item after each."""
-        return self.net(inputs)[:, -1] @ self.net.item_table().T  # (B, d) @ (d, n)
+        return self.net(inputs, 1)[:, -1] @ self.net.item_table().T  # (B, d) @ (d, n)
 
     def score_sequences(self, item_seqs: Sequence[Sequence[int]]) -> np.ndarray:
         """(B, n_items) float32 scores of the next item after each list of item ids (oldest first).
