@@ -243,3 +243,20 @@ def test_progress_without_a_terminal_prints_one_line_per_epoch(capsys):
     Trainer(TrainConfig(epochs=3, progress=True, patience=None)).fit(Line(torch.nn.Linear(1, 1)))
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("epoch ")]
     assert [ln.split()[1] for ln in lines] == ["1/3", "2/3", "3/3"] and all("loss" in ln for ln in lines)
+
+
+def test_learning_rate_decays_after_stalled_validations():
+    scores = iter([0.1, 0.3, 0.2, 0.2, 0.25, 0.2, 0.4, 0.3, 0.3])
+    trainer = Trainer(config(epochs=9, patience=None, optimizer="adam", lr=0.01, lr_decay=0.5, lr_decay_patience=2,
+                             min_lr=0.003))
+    history = trainer.fit(Quadratic(), lambda: {"ndcg@10": next(scores)})
+    # stale after epochs 3, 4 (decay), 5, 6 (decay, floored at min_lr), improvement at 7, stale 8, 9 (no decay: floor)
+    assert [r["lr"] for r in history] == [0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.003, 0.003, 0.003]
+    assert trainer.best_epoch == 7
+
+
+def test_constant_rate_by_default_and_decay_is_validated():
+    history = Trainer(config(epochs=2)).fit(Quadratic(), lambda: {"ndcg@10": 0.0})
+    assert all("lr" not in r for r in history)
+    with pytest.raises(pydantic.ValidationError, match="lr_decay"):
+        config(lr_decay=1.5)

@@ -2,7 +2,8 @@
 
 Models and the loop are kept apart: a model hands the :class:`Trainer` something :class:`Trainable` (it knows
 its own batches and its loss), and the trainer owns everything else: epochs, the optimiser, seeding, progress,
-the per-epoch history, validation and early stopping, keeping and restoring the best weights.
+the per-epoch history, validation, learning-rate decay when validation stalls, early stopping, keeping and
+restoring the best weights.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class TrainConfig(Config):
     patience: int | None = Field(
         10, ge=1, description="stop after this many validations without improvement; None: never stop early"
     )
+    lr_decay: float | None = Field(
+        None, gt=0, lt=1, description="multiply the learning rate by this after every `lr_decay_patience` "
+        "validations in a row without improvement; None: a constant rate"
+    )
+    lr_decay_patience: int = Field(3, ge=1, description="validations without improvement before each decay")
+    min_lr: float = Field(0.0, ge=0, description="the learning rate never decays below this")
     eval_every: int = Field(1, ge=1, description="validate every this many epochs (and after the last one)")
     monitor: str = Field("ndcg@10", description="validation metric to maximise, as 'metric@k'")
     seed: int = 0
@@ -175,6 +182,8 @@ class Trainer:
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(f"training loss is {mean_loss} at epoch {epoch}; try a lower lr")
                 record: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "seconds": time.perf_counter() - start}
+                if cfg.lr_decay is not None:
+                    record["lr"] = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
                 if validate is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
                     model.train(False)
                     with torch.no_grad():
@@ -189,6 +198,9 @@ class Trainer:
                         best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                     else:
                         stale += 1
+                        if cfg.lr_decay is not None and stale % cfg.lr_decay_patience == 0:
+                            for group in optimizer.param_groups:
+                                group["lr"] = max(group["lr"] * cfg.lr_decay, cfg.min_lr)
                 self.history.append(record)
                 log.info("epoch %s", record)
                 if log_file is not None:
