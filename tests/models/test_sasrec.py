@@ -93,7 +93,7 @@ def test_tail_outputs_equal_the_last_positions_of_the_full_pass(tail):
 
 
 def test_overlapping_windows_loss_uses_only_the_positions_that_carry_targets():
-    from fathom.models.sequence import Sequences, SequenceObjective, full_softmax_loss, training_windows
+    from fathom.models.sequence import SequenceObjective, Sequences, full_softmax_loss, training_windows
 
     torch.manual_seed(0)
     config = SASRecConfig(max_len=8, factors=16, n_heads=2, dropout=0.0, windows="all", stride=3)

@@ -1,12 +1,12 @@
 """Dropout whose random mask is cheap to draw on a CPU.
 
-torch's CPU dropout draws one Bernoulli variate per element from a Mersenne Twister: about 16 ns an element on
-the 2-core benchmark machine, a quarter of a SASRec training step. Here one 64-bit draw of the same generator
-gives four 16-bit uniform integers, and an element is kept when its integer is at or above a threshold, which is
-4-5 times cheaper. The drop probability is therefore ``p`` rounded to a multiple of 1/65536 (the kept elements are
-scaled by the inverse of the rounded keep probability, so the expectation is exact). The draws come from torch's
-default generator, so ``torch.manual_seed`` makes them reproducible. On other devices :func:`torch.nn.functional.dropout`
-is used unchanged.
+torch's CPU dropout draws one Bernoulli variate per element from a Mersenne Twister, which made the masks a large
+share of a SASRec training step on a CPU. Here one 64-bit draw of the same generator gives four 16-bit uniform
+integers, and an element is kept when its integer is at or above a threshold. The drop probability is therefore
+``p`` rounded to a multiple of 1/65536 (the kept elements are scaled by the inverse of the rounded keep
+probability, so the expectation is exact). The draws come from torch's default generator, so
+``torch.manual_seed`` makes them reproducible. On other devices :func:`torch.nn.functional.dropout` is used
+unchanged.
 """
 
 from __future__ import annotations
