@@ -11,6 +11,8 @@ unchanged.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,18 +22,20 @@ _LEVELS = 1 << 16
 
 def _keep_mask(shape: torch.Size, drop_levels: int, device: torch.device) -> torch.Tensor:
     """Bool mask of ``shape``, each element False with probability ``drop_levels / 65536``."""
-    n = 1
-    for size in shape:
-        n *= size
+    n = math.prod(shape)
     draws = torch.randint(-(1 << 63), (1 << 63) - 1, ((n + 3) // 4,), dtype=torch.int64, device=device)
     lanes = draws.view(torch.int16)[:n].view(shape)  # 4 uniform int16 per draw
     return lanes >= drop_levels - (_LEVELS // 2)
 
 
-def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
-    """Inverted dropout of ``x`` (any shape) with drop probability ``p`` (rounded to a multiple of 1/65536)."""
+def _check_probability(p: float) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+
+
+def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """Inverted dropout of ``x`` (any shape) with drop probability ``p`` (rounded to a multiple of 1/65536)."""
+    _check_probability(p)
     if not training or p == 0.0:
         return x
     if x.device.type != "cpu":
@@ -50,8 +54,7 @@ class FastDropout(nn.Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability must lie in [0, 1], got {p}")
+        _check_probability(p)
         self.p = p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
