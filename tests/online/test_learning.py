@@ -120,8 +120,9 @@ def test_a_worse_candidate_is_kept_but_not_activated(tmp_path):
 
     # validation forced to fail: a tolerance of -1 demands an NDCG gain of 1, which no candidate can show
     report = learn_once(store, LearningConfig(tolerance=-1.0), force=True)
-    assert report.status == "rejected" and store.active_version().version == 1
-    assert report.metrics["ndcg@10"] < report.baseline["ndcg@10"] + 1.0
+    assert report.status == "rejected" and report.version == 3 and store.active_version().version == 1
+    assert "worse than version 1's" in report.reason and "(tolerance -1)" in report.reason
+    assert store.version(3).note.startswith("online learning (trained anew): rejected")
     # and a tolerance of 1 accepts any candidate
     report = learn_once(store, LearningConfig(tolerance=1.0), force=True)
     assert report.status == "activated" and store.active_version().version == 4
