@@ -172,16 +172,20 @@ def test_benchmark_dispatches_every_protocol_with_its_options(monkeypatch, tmp_p
     import fathom.cli.benchmark as bench
     import fathom.evaluate.context as context
     import fathom.evaluate.sequential as sequential
+    import fathom.evaluate.speed as speed
 
     calls = []
     monkeypatch.setattr(sequential, "main", lambda argv: calls.append(("seq", argv)))
+    monkeypatch.setattr(speed, "main", lambda argv: calls.append(("speed", argv)))
     monkeypatch.setattr(context, "main", lambda argv: calls.append(("context", argv)))
     monkeypatch.setattr(bench, "run_protocol", lambda name, **kw: calls.append((name, kw)))
     out = str(tmp_path)
     assert main(["benchmark", "ml1m-seq", "--out", out, "--quick", "--only", "SASRec"]) == 0
     assert main(["benchmark", "ml1m-context", "--out", out, "--only", "context", "imbalance"]) == 0
     assert main(["benchmark", "ml1m-general", "--out", out, "--no-spread"]) == 0
-    (_, seq), (_, ctx), (name, general) = calls
+    assert main(["benchmark", "ml1m-speed", "--out", out, "--only", "BPR"]) == 0
+    (_, seq), (_, ctx), (name, general), (_, timed) = calls
+    assert timed == ["--out", str(tmp_path / "ml1m-speed"), "--only", "BPR"]
     assert seq[:2] == ["--out", str(tmp_path / "ml1m-seq")] and "--quick" in seq and seq[-2:] == ["--only", "SASRec"]
     assert ctx[-4:] == ["--only", "context", "--only", "imbalance"] and "--quick" not in ctx
     assert name == "ml1m-general" and general["out_dir"] == tmp_path / "ml1m-general" and general["spread"] is False

@@ -1,8 +1,9 @@
 """fathom benchmark: run a named benchmark protocol and print its comparison table.
 
 ``ml1m-general`` (Pop ... ADMM-SLIM, NDCG@10), ``ml1m-seq`` (SASRec, GRU4Rec) and ``ml1m-context`` (FM / DeepFM,
-the multi-task comparison and the imbalance experiment) reproduce RecBole's MovieLens-1M protocols; each writes
-its tables into ``--out``. ``benchmarks/`` has the same commands as scripts writing into ``benchmarks/results``.
+the multi-task comparison and the imbalance experiment) reproduce RecBole's MovieLens-1M protocols;
+``ml1m-speed`` times the pairwise models and EASE at RecBole's own training settings. Each writes its tables into
+``--out``. ``benchmarks/`` has the same commands as scripts writing into ``benchmarks/results``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from fathom.evaluate.protocols import protocol_names, run_protocol
 
-OTHER = ("ml1m-seq", "ml1m-context")
+OTHER = ("ml1m-seq", "ml1m-context", "ml1m-speed")
 CONFIGS = Path(__file__).resolve().parents[3] / "benchmarks" / "configs"
 
 
@@ -41,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
         only = [a for part in args.only or [] for a in ("--only", part)]
         context_main(["--out", str(out), "--configs", args.configs, *(["--quick"] if args.quick else []), *only])
+    elif args.protocol == "ml1m-speed":
+        from fathom.evaluate.speed import main as speed_main
+
+        speed_main(["--out", str(out), *(["--only", *args.only] if args.only else [])])
     else:
         run_protocol(args.protocol, out_dir=out, only=args.only, spread=not args.no_spread)
     return 0
