@@ -22,7 +22,7 @@ from fathom.models.sequence import PAD, SequenceConfig, SequenceNet, SequentialR
 
 
 class GRU4RecConfig(SequenceConfig):
-    hidden_size: int = Field(128, ge=1, description="GRU state size")
+    hidden_size: int = Field(256, ge=1, description="GRU state size")
     n_layers: int = Field(1, ge=1, description="stacked GRU layers")
     dropout: float = Field(0.1, ge=0, lt=1, description="dropout on the embeddings, between layers and on the output")
     # defaults tuned on MovieLens-1M (RecBole 'ml-1m seq' protocol), chosen on validation NDCG@10
