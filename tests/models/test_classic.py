@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fathom.data.interactions import Interactions
-from fathom.models.ease import ease_weights
+from fathom.models.ease import ease_weights, gram_upper
 from fathom.models.itemknn import cosine_item_similarity, keep_top_neighbours
 from fathom.models.popularity import Popularity
 from tests.models.conformance import RecommenderConformance
@@ -56,3 +56,12 @@ def test_ease_solves_its_objective():
     grad = (g + 3.0 * np.eye(8)) @ b - g
     off = ~np.eye(8, dtype=bool)
     assert np.abs(grad[off]).max() < 1e-4
+
+
+def test_gram_upper_matches_the_sparse_product_across_user_blocks():
+    rng = np.random.default_rng(2)
+    x = sp.csr_matrix((rng.random((37, 9)) < 0.4).astype(np.float32) * rng.integers(1, 4, (37, 9)))
+    full = (x.T @ x).toarray()
+    for block_values in (9, 50, 1 << 24):  # one user per block, several users, all at once
+        g = gram_upper(x, block_values)
+        np.testing.assert_allclose(g, np.triu(full), rtol=1e-6)

@@ -107,7 +107,8 @@ def write_speed_table(rows: Sequence[dict[str, Any]], out_dir: Path, meta: dict[
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "speed.json", "markdown": out_dir / "speed.md"}
     paths["json"].write_text(json.dumps({**meta, "rows": list(rows)}, indent=2))
-    intro = (__doc__ or "").split("\n\n")[1].replace("\n", " ")
+    intro = (__doc__ or "").split("\n\n")[1].replace("\n", " ").replace("``", "`")
+    intro = intro.replace(":mod:`fathom.evaluate.protocols`", "`benchmarks/results/ml1m-general`")
     paths["markdown"].write_text(
         f"# MovieLens-1M general split: speed at RecBole's training settings\n\n{intro}\n\n{markdown_table(rows)}\n\n"
         f"RecBole figures: RecBole 1.2.1 measured on this same CPU. Run: {meta['epochs']} epochs per model, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.linalg.lapack
 import scipy.sparse as sp
 from pydantic import Field
@@ -24,8 +25,7 @@ def ease_weights(x: sp.csr_matrix, reg: float) -> np.ndarray:
 
     G = X^T X + reg I; P = G^-1; B = -P / diag(P) (column-wise); diag(B) = 0. Returns (I, I) float32.
     """
-    x = sp.csc_matrix(x, dtype=np.float32)
-    g = (x.T @ x).toarray()  # (I, I), symmetric positive definite once reg > 0
+    g = gram_upper(x)  # (I, I), symmetric positive definite once reg > 0; upper triangle filled
     g[np.diag_indices_from(g)] += reg
     # inverse through a Cholesky factorisation (single precision is ample with reg > 0 and is 2-3x faster)
     factor, info = scipy.linalg.lapack.spotrf(g, lower=False, overwrite_a=True)
@@ -34,10 +34,28 @@ def ease_weights(x: sp.csr_matrix, reg: float) -> np.ndarray:
     p, info = scipy.linalg.lapack.spotri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise np.linalg.LinAlgError(f"EASE inverse failed (LAPACK info {info})")
-    p = np.triu(p) + np.triu(p, 1).T  # spotri fills the upper triangle only
-    b = p / (-np.diag(p))[None, :]
+    b = np.triu(p)  # spotri fills the upper triangle only
+    b += b.T  # the full symmetric P, with its diagonal doubled
+    diag = b.diagonal() / 2.0  # (I,) diag(P)
+    b /= -diag[None, :]
     np.fill_diagonal(b, 0.0)
-    return b.astype(np.float32)
+    return b.astype(np.float32, copy=False)
+
+
+def gram_upper(x: sp.spmatrix, block_values: int = 1 << 24) -> np.ndarray:
+    """The upper triangle of X^T X as a dense (I, I) float32 array (the strict lower triangle is zero).
+
+    Dense blocks of users (about ``block_values`` values each) go through BLAS ``ssyrk``, which computes one
+    triangle only: several times faster than a sparse product whose result is nearly dense, in bounded memory.
+    """
+    x = sp.csr_matrix(x, dtype=np.float32)
+    n_items = x.shape[1]
+    rows = max(1, block_values // max(n_items, 1))
+    g = np.zeros((n_items, n_items), np.float32, order="F")
+    for start in range(0, x.shape[0], rows):
+        block = x[start : start + rows].toarray()  # (rows, I)
+        g = scipy.linalg.blas.ssyrk(1.0, block.T, beta=1.0, c=g, trans=0, lower=0, overwrite_c=1)  # += B^T B
+    return g
 
 
 class ItemItemLinear(Recommender):

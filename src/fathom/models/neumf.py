@@ -25,6 +25,7 @@ from pydantic import Field
 from torch import nn
 
 from fathom.data.interactions import Interactions
+from fathom.models.dropout import FastDropout
 from fathom.models.losses import bce_loss, l2_penalty
 from fathom.models.sampling import NegativeSampler, sampled_batches
 from fathom.models.torch_base import TorchConfig, TorchRecommender
@@ -72,7 +73,7 @@ class NeuMFNet(nn.Module):
                 blocks.append(nn.LayerNorm(width))
             blocks.append(nn.ReLU(inplace=True))
             if c.dropout > 0:
-                blocks.append(nn.Dropout(c.dropout))
+                blocks.append(FastDropout(c.dropout))  # torch's CPU dropout mask is slow
         self.tower = nn.Sequential(*blocks)  # (..., layers[0]) pre-activation -> (..., layers[-1])
         self.predict = nn.Linear(c.gmf_factors + c.layers[-1], 1)
 
