@@ -18,6 +18,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from fathom.models.dropout import FastDropout
 from fathom.models.fm import FieldConfig, FieldLayout, FieldRecommender, FMNet, fm_interaction
 
 
@@ -31,7 +32,7 @@ def mlp_after_first(widths: tuple[int, ...], dropout: float) -> nn.Sequential:
     blocks: list[nn.Module] = [nn.ReLU()]
     for k in range(1, len(widths)):
         if dropout > 0:
-            blocks.append(nn.Dropout(dropout))
+            blocks.append(FastDropout(dropout))  # torch's CPU dropout mask is slow
         blocks += [nn.Linear(widths[k - 1], widths[k]), nn.ReLU()]
     return nn.Sequential(*blocks)
 
@@ -66,7 +67,7 @@ class DeepFMNet(FMNet):
     def __init__(self, layout: FieldLayout, config: DeepFMConfig) -> None:
         super().__init__(layout, config)
         d, widths = config.embedding_dim, config.layers
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = FastDropout(config.dropout)
         self.first = SplitLinear(len(layout.user) * d, len(layout.item) * d, widths[0])
         self.tower = mlp_after_first(widths, config.dropout)  # (..., h0) pre-activation -> (..., hL)
         self.out = nn.Linear(widths[-1], 1)
