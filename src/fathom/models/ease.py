@@ -46,7 +46,7 @@ def gram_upper(x: sp.spmatrix, block_values: int = 1 << 24) -> np.ndarray:
     """The upper triangle of X^T X as a dense (I, I) float32 array (the strict lower triangle is zero).
 
     Dense blocks of users (about ``block_values`` values each) go through BLAS ``ssyrk``, which computes one
-    triangle only: several times faster than a sparse product whose result is nearly dense, in bounded memory.
+    triangle only: about twice as fast as a sparse product whose result is nearly dense, in bounded memory.
     """
     x = sp.csr_matrix(x, dtype=np.float32)
     n_items = x.shape[1]
