@@ -36,6 +36,7 @@ from torch import nn
 from fathom.data.interactions import Interactions
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.models.deepfm import SplitLinear, chunked_pairs
+from fathom.models.dropout import FastDropout
 from fathom.models.fm import FieldEmbedder, FieldLayout, FieldRecommender, FieldSettings, sigmoid
 from fathom.models.pointwise_data import POINTWISE_MONITORS, SamplingConfig, make_sampler
 from fathom.models.sampling import NegativeSampler
@@ -98,7 +99,7 @@ class MMoENet(nn.Module):
         self.experts = nn.ModuleList(GroupedLinear(e, widths[k - 1], widths[k]) for k in range(1, len(widths)))
         tower = (widths[-1], *c.tower_layers, 1)
         self.towers = nn.ModuleList(GroupedLinear(t, tower[k], tower[k + 1]) for k in range(len(tower) - 1))
-        self.dropout = nn.Dropout(c.dropout)
+        self.dropout = FastDropout(c.dropout)  # torch's CPU dropout mask is slow
 
     def split(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """First-layer outputs (..., E * h0 + T * E) -> expert pre-activations (..., E, h0), gates (..., T, E)."""
