@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from fathom.evaluate.context import main
+from fathom.evaluate.context import context_protocol, main, tune_context
+from fathom.evaluate.tuning import parse_space
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +42,27 @@ def test_imbalance_switches_move_recall_at_one_half(tables):
     # on 10% positives an unweighted model almost never predicts p >= 0.5; balanced class weights make it do so
     assert ctr["class weights (balanced)"]["recall@0.5"] > ctr["none"]["recall@0.5"]
     assert all(r["test positive share"] < 0.2 for r in ctr.values())
+
+
+def test_tuning_on_the_context_protocol_writes_a_config_the_benchmark_replays(tmp_path):
+    space = parse_space({"lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}})
+    result = tune_context("fm", space, n_trials=2, timeout_s=None, quick=True, log=lambda m: None)
+    assert len(result.trials) == 2 and result.metric == "auc"
+    assert result.best_value == max(t["auc"] for t in result.trials) > 0.6
+    assert result.best_settings["embedding_dim"] == 16 and result.best_settings["monitor"] == "auc"  # protocol base
+    result.write(tmp_path / "ml1m_context_fm.json")
+    rows = context_protocol(quick=True, configs=tmp_path, log=lambda m: None)
+    fm = next(r for r in rows if r["model"] == "FM")
+    assert fm["valid auc"] == round(result.best_value, 4)  # the benchmark replays the tuned settings exactly
+    assert fm["settings"]["lr"] == result.best_settings["lr"]
+    with pytest.raises(KeyError, match="no setting"):
+        tune_context("fm", parse_space({"dropout": {"type": "float", "low": 0, "high": 1}}), n_trials=1, quick=True)
+
+
+def test_cli_tune_protocol_refuses_models_and_metrics_it_cannot_tune(capsys):
+    from fathom.cli.main import main as cli
+
+    with pytest.raises(SystemExit, match="tunes fm or deepfm, not ease"):
+        cli(["tune", "ease", "--protocol", "ml1m-context"])
+    with pytest.raises(SystemExit, match="validation auc, not ndcg@10"):
+        cli(["tune", "deepfm", "--protocol", "ml1m-context", "--metric", "ndcg@10"])

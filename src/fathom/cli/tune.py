@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fathom.cli._common import add_data_arguments, dataset_from_args, print_metrics
 from fathom.data.prepare import prepare
-from fathom.evaluate.tuning import default_space, load_space, tune
+from fathom.evaluate.tuning import SearchSpace, TuneResult, default_space, load_space, tune
 from fathom.models.registry import model_names
 from fathom.runs import PRESETS, parse_settings, preset_for
 
@@ -22,20 +22,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a fixed setting for every trial (repeatable)")
     parser.add_argument("--trials", type=int, default=30, help="most trials (default 30)")
     parser.add_argument("--budget", type=float, default=600, help="time budget in seconds (default 600)")
-    parser.add_argument("--metric", default="ndcg@10", help="validation metric to maximise (default ndcg@10)")
+    parser.add_argument("--protocol", choices=("ml1m-context",),
+                        help="tune on a benchmark protocol's validation part instead of --data: ml1m-context "
+                             "(fm / deepfm on validation AUC; the written file is what benchmarks/context.py "
+                             "replays from benchmarks/configs/ml1m_context_<model>.json)")
+    parser.add_argument("--metric", help="validation metric to maximise (default ndcg@10; auc with --protocol)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="best config file (default: runs/tune/<data>-<model>.json)")
 
 
 def run(args: argparse.Namespace) -> int:
     space = load_space(args.space) if args.space else default_space(args.model)
-    prepared = prepare(dataset_from_args(args.data, args), preset_for(args.data, args.preset))
-    print(f"tuning {args.model} on {prepared.name}: {len(space)} settings, up to {args.trials} trials / "
-          f"{args.budget:.0f} s, validation split only")
-    result = tune(args.model, prepared.train, prepared.valid, space, parse_settings(args.set), args.trials,
-                  args.budget, args.metric, args.seed)
-    out = result.write(args.out or Path("runs/tune") / f"{Path(args.data).stem}-{args.model}.json")
+    if args.protocol is not None:
+        result = _tune_protocol(args, space)
+        out = result.write(args.out or Path("runs/tune") / f"{args.protocol}-{args.model}.json")
+    else:
+        prepared = prepare(dataset_from_args(args.data, args), preset_for(args.data, args.preset))
+        print(f"tuning {args.model} on {prepared.name}: {len(space)} settings, up to {args.trials} trials / "
+              f"{args.budget:.0f} s, validation split only")
+        result = tune(args.model, prepared.train, prepared.valid, space, parse_settings(args.set), args.trials,
+                      args.budget, args.metric or "ndcg@10", args.seed)
+        out = result.write(args.out or Path("runs/tune") / f"{Path(args.data).stem}-{args.model}.json")
     print(f"best validation {result.metric} {result.best_value:.4f} after {len(result.trials)} trials:")
     print_metrics({k: v for k, v in result.best_settings.items()})
-    print(f"config written to {out} (replay: fathom train {args.model} --config {out})")
+    if args.protocol is not None:
+        print(f"config written to {out} (the benchmark replays it from <configs>/ml1m_context_{args.model}.json: "
+              f"python benchmarks/context.py --only context --configs <configs>)")
+    else:
+        print(f"config written to {out} (replay: fathom train {args.model} --config {out})")
     return 0
+
+
+def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
+    from fathom.evaluate.context import CONTEXT_MODELS, tune_context
+
+    if args.model not in CONTEXT_MODELS:
+        raise SystemExit(f"--protocol {args.protocol} tunes {' or '.join(CONTEXT_MODELS)}, not {args.model}")
+    if args.metric not in (None, "auc"):
+        raise SystemExit(f"--protocol {args.protocol} maximises validation auc, not {args.metric}")
+    print(f"tuning {args.model} on {args.protocol}: {len(space)} settings, up to {args.trials} trials / "
+          f"{args.budget:.0f} s, validation AUC only")
+    return tune_context(args.model, space, parse_settings(args.set), args.trials, args.budget, args.seed)

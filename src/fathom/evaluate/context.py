@@ -39,6 +39,7 @@ from fathom.data.splits import Split, ratio_counts
 from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
+from fathom.evaluate.tuning import SearchSpace, TuneResult
 from fathom.models.deepfm import DeepFM
 from fathom.models.fm import FM, FieldRecommender, sigmoid
 
@@ -207,6 +208,37 @@ def context_protocol(
         log(f"{label}: test auc {test['auc']:.4f}, log loss {test['log_loss']:.4f}")
     rows.append({"model": "DCNV2 (best non-sequential)", "RecBole auc": PUBLISHED_AUC["DCNV2 (best non-sequential)"]})
     return rows
+
+
+def tune_context(
+    model_name: str,
+    space: SearchSpace | None = None,
+    base: dict[str, Any] | None = None,
+    n_trials: int | None = 30,
+    timeout_s: float | None = 600.0,
+    seed: int = 0,
+    quick: bool = False,
+    log: Log = print,
+) -> TuneResult:
+    """Optuna search of a field model's settings on the context protocol's *validation* AUC (the test part is
+    not touched). The result's config is the full settings (:data:`CTR_BASE` under ``base`` under the trial's),
+    so ``result.write(<configs>/ml1m_context_<model>.json)`` is what :func:`context_protocol` replays."""
+    from fathom.evaluate.tuning import check_space, default_space, search
+
+    cls = CONTEXT_MODELS[model_name]
+    space = space if space is not None else default_space(model_name)
+    check_space(cls, space)
+    data = load_context_data(quick)
+    fixed = {**CTR_BASE, **({"epochs": 3} if quick else {}), **(base or {})}
+    start = time.perf_counter()
+
+    def evaluate(settings: dict[str, Any]) -> float:
+        model = cls(**settings).fit(data.train, data.valid, features=data.features)
+        return ctr_metrics(model, data.valid)["auc"]
+
+    best_value, best_settings, records = search(evaluate, space, fixed, n_trials, timeout_s, "auc", seed, log)
+    return TuneResult(model=model_name, metric="auc", best_value=best_value, best_settings=best_settings,
+                      best_config=cls.Config(**best_settings), trials=records, seconds=time.perf_counter() - start)
 
 
 # -- 2. multi-task ------------------------------------------------------------------------------------------
