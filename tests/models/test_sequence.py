@@ -10,8 +10,10 @@ import torch.nn.functional as F
 
 from fathom.data.interactions import Interactions
 from fathom.evaluate.sequential import seq_split
+from fathom.models.gru4rec import GRU4Rec
 from fathom.models.sasrec import SASRec
 from fathom.models.sequence import (
+    SequenceObjective,
     Sequences,
     chronological_order,
     full_softmax_loss,
@@ -164,6 +166,28 @@ def test_every_loss_option_learns_the_cycle(settings):
     ).fit(train)
     top = model.recommend(np.arange(train.n_users), k=1)[0][:, 0]
     assert (top == answer).mean() >= 0.9
+
+
+@pytest.mark.parametrize("model_cls", [SASRec, GRU4Rec])
+def test_contrastive_views_add_their_term_and_still_learn_the_cycle(model_cls):
+    train, answer = cycle_data()
+    size = {"n_blocks": 1, "n_heads": 1, "ffn_size": 16} if model_cls is SASRec else {"hidden_size": 16}
+    common = dict(epochs=40, max_len=6, factors=16, dropout=0.1, lr=2e-2, batch_size=32, patience=None,
+                  progress=False, windows="all", seed=0, **size)
+    model = model_cls(contrastive=0.1, contrastive_temperature=0.5, **common).fit(train)
+    top = model.recommend(np.arange(train.n_users), k=1)[0][:, 0]
+    assert (top == answer).mean() >= 0.9
+    # the term is added to the next-item loss: same weights, same batch, same dropout draws for the first view
+    seqs = Sequences.from_interactions(train)
+    with_term = SequenceObjective(model.net, seqs, train.n_items, model.config)
+    without = SequenceObjective(model.net, seqs, train.n_items, model.config.model_copy(update={"contrastive": 0.0}))
+    batch = next(iter(with_term.batches(np.random.default_rng(0), 32)))
+    model.net.train()
+    torch.manual_seed(3)
+    base = without.loss(batch).item()
+    torch.manual_seed(3)
+    total = with_term.loss(batch).item()
+    assert total > base  # InfoNCE is positive
 
 
 # -- the history contract --------------------------------------------------------------------------------------

@@ -84,3 +84,28 @@ def bpr_mf_loss(
     gathered rows, with a fused backward that is cheaper than autograd's (dense gradients for both tables).
     """
     return _BPRMFLoss.apply(user_weight, item_weight, users, items, float(reg))
+
+
+def view_contrastive_loss(
+    z1: torch.Tensor, z2: torch.Tensor, labels: torch.Tensor | None = None, temperature: float = 1.0
+) -> torch.Tensor:
+    """InfoNCE between two views of the same B examples (e.g. two dropout masks of one sequence), as DuoRec's
+    contrastive term (Qiu et al., WSDM 2022).
+
+    z1, z2: (B, d) representations; labels: (B,) optional class of each example (for sequences, the next item):
+    two different examples with the same label are not used as each other's negatives. Each of the 2B views is
+    scored against the other 2B - 1 by dot product / ``temperature``; its positive is the other view of its own
+    example; mean cross-entropy over the 2B views.
+    """
+    b = len(z1)
+    z = torch.cat([z1, z2])  # (2B, d)
+    sim = (z @ z.T) / temperature  # (2B, 2B)
+    rows = torch.arange(2 * b, device=z.device)
+    positive = torch.cat([rows[b:], rows[:b]])  # (2B,) index of the other view
+    if labels is None:
+        excluded = torch.eye(2 * b, dtype=torch.bool, device=z.device)
+    else:
+        both = torch.cat([labels, labels])  # (2B,)
+        excluded = both[:, None] == both[None, :]  # (2B, 2B) self, own positive and same-label examples
+    excluded[rows, positive] = False
+    return F.cross_entropy(sim.masked_fill(excluded, float("-inf")), positive)

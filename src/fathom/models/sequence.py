@@ -9,7 +9,9 @@
   ``L`` next-item targets, and the loss is taken at every position at once (not one example per prefix).
 - :func:`next_item_loss`: full softmax over the catalogue, sampled softmax (with logQ correction), BPR or BCE
   against sampled negatives shared by every position of a batch (uniform, popularity-weighted, or the batch's
-  own target items).
+  own target items). With ``contrastive`` > 0 the objective adds DuoRec's unsupervised contrastive term: a second
+  pass over the batch with other dropout masks, and InfoNCE between the two views of each window's last state
+  (:func:`fathom.models.losses.view_contrastive_loss`; windows with the same next item are not negatives).
 - :class:`SequentialRecommender`: the Recommender side. ``score(users)`` ranks the item that follows each user's
   stored history (the training sequences after ``fit``); :meth:`~SequentialRecommender.with_history` gives a
   model whose histories also hold later events (e.g. the validation item, to rank the test item);
@@ -31,6 +33,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from fathom.data.interactions import Interactions
+from fathom.models.losses import view_contrastive_loss
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, Validate
 
@@ -261,6 +264,11 @@ class SequenceConfig(TorchConfig):
         None, ge=1, description="windows='all': a window every this many items, loss on its last `stride` "
         "positions; None: max_len (windows do not overlap); 1: every prefix, as RecBole"
     )
+    contrastive: float = Field(
+        0.0, ge=0, description="weight of a contrastive term between two dropout views of each window's last "
+        "state (DuoRec's unsupervised augmentation; 0: off; needs dropout > 0 to differ)"
+    )
+    contrastive_temperature: float = Field(1.0, gt=0, description="temperature of the contrastive term")
     exclude_seen: bool = Field(
         False, description="validation drops history items from the ranking (False: repeats allowed, as RecBole)"
     )
@@ -343,7 +351,13 @@ class SequenceObjective(Objective):
                 negatives = torch.unique(t)  # (k,) the batch's targets, drawn roughly by popularity
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
-        return next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q)
+        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q)
+        if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
+            other = self.net(inputs, 1)[:, -1]  # (B, d)
+            value = value + c.contrastive * view_contrastive_loss(
+                hidden[:, -1], other, targets[:, -1], c.contrastive_temperature
+            )
+        return value
 
 
 class SequentialRecommender(TorchRecommender):
