@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fathom.models.dropout import FastDropout, fast_dropout
+from fathom.models.dropout import FastDropout, fast_dropout, keep_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.9])
@@ -54,3 +54,19 @@ def test_seeded_and_module():
     assert list(m.state_dict()) == []
     with pytest.raises(ValueError):
         FastDropout(-0.1)
+
+
+def test_keep_mask_matches_fast_dropout_draws():
+    torch.manual_seed(4)
+    keep, scale = keep_mask(100_000, 0.9)
+    assert keep.dtype == torch.bool and keep.shape == (100_000,)
+    assert keep.float().mean().item() == pytest.approx(0.1, abs=0.005)
+    assert scale == pytest.approx(1 / (1 - round(0.9 * 65536) / 65536))
+    torch.manual_seed(4)
+    y = fast_dropout(torch.ones(100_000), 0.9)  # the same draws: the same elements kept, the same scale
+    assert torch.equal(y != 0, keep)
+    assert torch.allclose(y[keep], torch.full((int(keep.sum()),), scale))
+    assert keep_mask(5, 0.0)[0].all() and keep_mask(5, 0.0)[1] == 1.0
+    assert not keep_mask(5, 1.0)[0].any()
+    with pytest.raises(ValueError, match="dropout probability"):
+        keep_mask(5, -0.5)

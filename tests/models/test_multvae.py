@@ -7,6 +7,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from fathom.models.dropout import keep_mask
 from fathom.models.multvae import MultVAENet, anneal_beta, multvae_loss, row_batch
 from tests.models.conformance import RecommenderConformance
 
@@ -83,6 +84,25 @@ def test_row_batch_and_sparse_encoder_match_a_dense_linear_layer():
     out = net.encoder(dense @ net.input_weight + net.input_bias)  # (3, 2L)
     np.testing.assert_allclose(mu.detach().numpy(), out[:, :2].detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(logvar.detach().numpy(), out[:, 2:].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_encoder_drops_nonzeros_like_a_dense_dropout_layer():
+    rng = np.random.default_rng(0)
+    dense_x = (rng.random((6, 40)) < 0.3).astype(np.float32)
+    dense_x[3] = 0  # an empty row stays empty
+    x = sp.csr_matrix(dense_x)
+    batch = row_batch(x, np.arange(6))
+    torch.manual_seed(0)
+    net = MultVAENet(n_items=40, hidden=(5,), latent=2, dropout=0.6).train()
+    torch.manual_seed(7)
+    mu, logvar = net.encode(batch)
+    torch.manual_seed(7)
+    keep, scale = keep_mask(len(batch.items), 0.6)  # the encoder's draw, one per non-zero in CSR order
+    dense = torch.zeros(6, 40)
+    dense[batch.rows[keep], batch.items[keep]] = batch.unit[keep] * scale  # dropout on the normalised row
+    out = net.encoder(dense @ net.input_weight + net.input_bias)
+    torch.testing.assert_close(torch.cat([mu, logvar], 1), out, rtol=1e-5, atol=1e-6)
+    assert 0 < keep.sum() < len(keep)
 
 
 def test_input_dropout_only_in_training():

@@ -49,6 +49,19 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
     return x * scaled_keep
 
 
+def keep_mask(n: int, p: float, device: torch.device | str = "cpu") -> tuple[torch.Tensor, float]:
+    """A (n,) bool mask whose elements are False (dropped) with probability ``p`` (rounded as in
+    :func:`fast_dropout`) and the scale of the kept elements, for callers that drop whole entries (e.g. the
+    non-zeros of a sparse row) rather than multiply by zero."""
+    _check_probability(p)
+    drop_levels = round(p * _LEVELS)
+    if drop_levels == 0:
+        return torch.ones(n, dtype=torch.bool, device=device), 1.0
+    if drop_levels >= _LEVELS:
+        return torch.zeros(n, dtype=torch.bool, device=device), 0.0
+    return _keep_mask(torch.Size((n,)), drop_levels, torch.device(device)), _LEVELS / (_LEVELS - drop_levels)
+
+
 class FastDropout(nn.Module):
     """:class:`torch.nn.Dropout` with :func:`fast_dropout`'s mask (no parameters, so checkpoints are unchanged)."""
 

@@ -28,6 +28,7 @@ from torch import nn
 
 from fathom.data.interactions import Interactions
 from fathom.models._sparse import csr_from_state, csr_to_state
+from fathom.models.dropout import keep_mask
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, OptimizerName
 
@@ -159,8 +160,13 @@ class MultVAENet(nn.Module):
 
     def encode(self, x: RowBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows -> mu, logvar (B, L) of the normalised rows; input dropout only in training mode."""
-        weights = F.dropout(x.unit, self.dropout, training=self.training)  # (nnz,) dropout on the non-zeros
-        h = F.embedding_bag(x.items, self.input_weight, x.offsets, mode="sum", per_sample_weights=weights)
+        items, weights, offsets = x.items, x.unit, x.offsets  # (nnz,), (nnz,), (B,)
+        if self.training and self.dropout > 0:  # dropped non-zeros leave the bag (at 0.9 most of them)
+            keep, scale = keep_mask(len(items), self.dropout)
+            items, weights, rows = items[keep], weights[keep] * scale, x.rows[keep]
+            counts = torch.bincount(rows, minlength=x.n_rows)  # (B,) kept non-zeros per row
+            offsets = torch.cumsum(counts, 0) - counts
+        h = F.embedding_bag(items, self.input_weight, offsets, mode="sum", per_sample_weights=weights)
         out = self.encoder(h + self.input_bias)  # (B, 2L)
         return out[:, : self.latent], out[:, self.latent :]
 
