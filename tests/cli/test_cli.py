@@ -72,6 +72,22 @@ def test_train_evaluate_recommend_similar(files, tmp_path, capsys, monkeypatch):
     assert "Movie 25" in out and out.count("score") == 3
 
 
+def test_tune_writes_a_config_that_train_replays(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"reg": {"type": "float", "low": 1e-6, "high": 1e3, "log": True}}))
+    assert run_cli("tune", "ease", "--data", files["events"], *MAP, "--space", space, "--trials", "3",
+                   "--budget", "60", "--out", "best.json") == 0
+    out = capsys.readouterr().out
+    assert "best validation ndcg@10" in out and "after 3 trials" in out
+    best = json.loads((tmp_path / "best.json").read_text())
+    trials = json.loads((tmp_path / "best.trials.json").read_text())
+    assert len(trials["trials"]) == 3 and best["reg"] == trials["best_settings"]["reg"]
+    assert f"{best['reg']:.4g}" in out  # small values are shown in full, not rounded to 0.0000
+    assert run_cli("train", "ease", "--data", files["events"], *MAP, "--config", "best.json", "--out", "run") == 0
+    assert json.loads((tmp_path / "run/models/ease/model.json").read_text())["config"]["reg"] == best["reg"]
+
+
 def test_inspect_builtin_free_file(files, capsys):
     assert run_cli("inspect", files["events"], *MAP) == 0
     summary = json.loads(capsys.readouterr().out)

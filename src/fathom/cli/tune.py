@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                       args.budget, args.metric or "ndcg@10", args.seed)
         out = result.write(args.out or Path("runs/tune") / f"{Path(args.data).stem}-{args.model}.json")
     print(f"best validation {result.metric} {result.best_value:.4f} after {len(result.trials)} trials:")
-    print_metrics({k: v for k, v in result.best_settings.items()})
+    print_metrics({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in result.best_settings.items()})
     if args.protocol is not None:
         print(f"config written to {out} (the benchmark replays it from <configs>/ml1m_context_{args.model}.json: "
               f"python benchmarks/context.py --only context --configs <configs>)")
