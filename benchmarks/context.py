@@ -4,7 +4,9 @@
     python benchmarks/context.py --only context   # one of context | multitask | imbalance
     python benchmarks/context.py --quick          # a 600-user sample, 3 epochs (a smoke run)
 
-Settings come from benchmarks/configs/ml1m_context_<model>.json (chosen on validation AUC with --tune).
+Settings come from benchmarks/configs/ml1m_context_<model>.json, chosen on validation AUC: by an Optuna search
+(fathom tune deepfm --protocol ml1m-context --out benchmarks/configs/ml1m_context_deepfm.json; the trial log is
+written beside it) or from the small grids with --tune.
 """
 
 import sys

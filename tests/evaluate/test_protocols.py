@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 
-from fathom.evaluate.experiment import ModelResult
+from fathom.evaluate.experiment import ModelResult, PeakMemory
 from fathom.evaluate.protocols import _merge_previous, comparison_rows, get_protocol, run_protocol
 
 
@@ -53,3 +54,13 @@ def test_merge_without_a_previous_run_returns_the_new_rows(tmp_path):
 def test_unknown_model_label_is_a_clear_error(tmp_path):
     with pytest.raises(KeyError, match="unknown model label.*'SVD'"):
         run_protocol("ml1m-general", out_dir=tmp_path, only=["SVD"])
+
+
+def test_peak_memory_sees_a_fit_sized_allocation_after_freeing_earlier_ones():
+    earlier = [bytes(1000) for _ in range(50_000)]  # small blocks from the C heap, freed before the measurement
+    del earlier
+    with PeakMemory(interval=0.005) as mem:
+        block = np.ones(25_000_000, dtype=np.float32)  # 100 MB, touched
+        block += 1
+        del block
+    assert 80 <= mem.peak_mb < 400

@@ -2,8 +2,8 @@
 
 ``ml1m-general`` (Pop ... ADMM-SLIM, NDCG@10), ``ml1m-seq`` (SASRec, GRU4Rec) and ``ml1m-context`` (FM / DeepFM,
 the multi-task comparison and the imbalance experiment) reproduce RecBole's MovieLens-1M protocols;
-``ml1m-speed`` times the pairwise models and EASE at RecBole's own training settings. Each writes its tables into
-``--out``. ``benchmarks/`` has the same commands as scripts writing into ``benchmarks/results``.
+``ml1m-speed`` times the pairwise models, Mult-VAE and EASE at RecBole's own training settings. Each writes its
+tables into ``--out``. ``benchmarks/`` has the same commands as scripts writing into ``benchmarks/results``.
 """
 
 from __future__ import annotations

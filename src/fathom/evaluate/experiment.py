@@ -76,8 +76,25 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def release_free_memory() -> None:
+    """Collect garbage and hand the C allocator's free pages back to the system (glibc ``malloc_trim``), so that
+    memory an earlier fit freed but the allocator kept does not hide the next fit's rise; a no-op elsewhere."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 class PeakMemory:
-    """Samples the process's resident memory in a thread; ``peak_mb`` is the largest rise above the start."""
+    """Samples the process's resident memory in a thread; ``peak_mb`` is the largest rise above the start (taken
+    after :func:`release_free_memory`)."""
 
     def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
@@ -85,6 +102,7 @@ class PeakMemory:
         self._stop = threading.Event()
 
     def __enter__(self) -> PeakMemory:
+        release_free_memory()
         self._base = _rss_mb()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
