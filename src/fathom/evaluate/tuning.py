@@ -54,12 +54,12 @@ DEFAULT_SPACES: dict[str, dict[str, Any]] = {
     "neumf": {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
               "dropout": {"type": "float", "low": 0.0, "high": 0.5}},
     # the field models, for click-through AUC (``fathom tune fm --protocol ml1m-context``)
-    "fm": {"lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
-           "reg": {"type": "float", "low": 1e-8, "high": 1e-4, "log": True},
+    "fm": {"lr": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True},
+           "reg": {"type": "float", "low": 1e-8, "high": 1e-2, "log": True},
            "batch_size": {"type": "categorical", "choices": [1024, 2048, 4096]}},
     "deepfm": {"lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
                "dropout": {"type": "float", "low": 0.0, "high": 0.5},
-               "reg": {"type": "float", "low": 1e-8, "high": 1e-4, "log": True},
+               "reg": {"type": "float", "low": 1e-8, "high": 1e-2, "log": True},
                "batch_size": {"type": "categorical", "choices": [1024, 2048, 4096]}},
 }
 
