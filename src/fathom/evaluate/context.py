@@ -39,7 +39,7 @@ from fathom.data.splits import Split, ratio_counts
 from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
-from fathom.evaluate.tuning import SearchSpace, TuneResult
+from fathom.evaluate.tuning import SearchSpace, TuneResult, check_space, default_space, search
 from fathom.models.deepfm import DeepFM
 from fathom.models.fm import FM, FieldRecommender, sigmoid
 
@@ -223,8 +223,6 @@ def tune_context(
     """Optuna search of a field model's settings on the context protocol's *validation* AUC (the test part is
     not touched). The result's config is the full settings (:data:`CTR_BASE` under ``base`` under the trial's),
     so ``result.write(<configs>/ml1m_context_<model>.json)`` is what :func:`context_protocol` replays."""
-    from fathom.evaluate.tuning import check_space, default_space, search
-
     cls = CONTEXT_MODELS[model_name]
     space = space if space is not None else default_space(model_name)
     check_space(cls, space)
