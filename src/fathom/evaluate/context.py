@@ -20,6 +20,7 @@ Each returns rows for a table; ``quick=True`` runs a small user sample with few 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -39,7 +40,7 @@ from fathom.data.splits import Split, ratio_counts
 from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
-from fathom.evaluate.tuning import SearchSpace, TuneResult, check_space, default_space, search
+from fathom.evaluate.tuning import SearchSpace, TuneResult, search
 from fathom.models.deepfm import DeepFM
 from fathom.models.fm import FM, FieldRecommender, sigmoid
 
@@ -224,19 +225,15 @@ def tune_context(
     not touched). The result's config is the full settings (:data:`CTR_BASE` under ``base`` under the trial's),
     so ``result.write(<configs>/ml1m_context_<model>.json)`` is what :func:`context_protocol` replays."""
     cls = CONTEXT_MODELS[model_name]
-    space = space if space is not None else default_space(model_name)
-    check_space(cls, space)
-    data = load_context_data(quick)
+    load = functools.cache(lambda: load_context_data(quick))  # at the first trial, after the space is checked
     fixed = {**CTR_BASE, **({"epochs": 3} if quick else {}), **(base or {})}
-    start = time.perf_counter()
 
     def evaluate(settings: dict[str, Any]) -> float:
+        data = load()
         model = cls(**settings).fit(data.train, data.valid, features=data.features)
         return ctr_metrics(model, data.valid)["auc"]
 
-    best_value, best_settings, records = search(evaluate, space, fixed, n_trials, timeout_s, "auc", seed, log)
-    return TuneResult(model=model_name, metric="auc", best_value=best_value, best_settings=best_settings,
-                      best_config=cls.Config(**best_settings), trials=records, seconds=time.perf_counter() - start)
+    return search(model_name, evaluate, space, fixed, n_trials, timeout_s, "auc", seed, log)
 
 
 # -- 2. multi-task ------------------------------------------------------------------------------------------

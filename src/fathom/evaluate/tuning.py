@@ -114,24 +114,32 @@ def _suggest(trial: Any, name: str, dist: FloatRange | IntRange | Choice) -> Any
 
 
 def search(
+    model: str,
     evaluate: Callable[[dict[str, Any]], float],
-    space: SearchSpace,
+    space: SearchSpace | None = None,
     base: dict[str, Any] | None = None,
     n_trials: int | None = 30,
     timeout_s: float | None = 600.0,
     metric: str = "ndcg@10",
     seed: int = 0,
     log: Callable[[str], None] = print,
-) -> tuple[float, dict[str, Any], list[dict[str, Any]]]:
-    """Optuna TPE over ``space``: ``evaluate(base | suggested settings)`` returns the validation value to maximise.
+) -> TuneResult:
+    """Optuna TPE over ``space`` (default: :data:`DEFAULT_SPACES`) for the registered ``model``:
+    ``evaluate(base | suggested settings)`` fits one candidate and returns its validation value to maximise.
 
     Stops after ``n_trials`` or ``timeout_s`` seconds, whichever comes first (a trial that has started finishes).
-    Returns (best value, best settings including ``base``, one record per trial).
+    The result's config is the best settings (``base`` included) as the model's typed config.
     """
     import optuna
 
+    cls = get_model_class(model)
+    space = space if space is not None else default_space(model)
+    unknown = sorted(set(space) - set(cls.Config.model_fields))
+    if unknown:
+        raise KeyError(f"{cls.Config.__name__} has no setting(s) {', '.join(unknown)}")
     base = dict(base or {})
     records: list[dict[str, Any]] = []
+    start = time.perf_counter()
 
     def objective(trial: optuna.Trial) -> float:
         settings = {**base, **{p: _suggest(trial, p, d) for p, d in space.items()}}
@@ -145,14 +153,11 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=n_trials, timeout=timeout_s)
-    return float(study.best_value), {**base, **study.best_params}, records
-
-
-def check_space(cls: type, space: SearchSpace) -> None:
-    """Every searched name must be a setting of the model's config."""
-    unknown = sorted(set(space) - set(cls.Config.model_fields))
-    if unknown:
-        raise KeyError(f"{cls.Config.__name__} has no setting(s) {', '.join(unknown)}")
+    best_settings = {**base, **study.best_params}
+    return TuneResult(
+        model=model, metric=metric, best_value=float(study.best_value), best_settings=best_settings,
+        best_config=cls.Config(**best_settings), trials=records, seconds=time.perf_counter() - start,
+    )
 
 
 def tune(
@@ -167,26 +172,15 @@ def tune(
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> TuneResult:
-    """Search ``space`` (default: :data:`DEFAULT_SPACES`) for the settings with the best validation ``metric``
-    (a ranking metric such as ``ndcg@10``, with training items excluded from the ranking).
-
-    ``base`` holds fixed settings applied to every trial. Stops after ``n_trials`` or ``timeout_s`` seconds,
-    whichever comes first (a trial that has started finishes).
-    """
+    """:func:`search` on a ranking ``metric`` (such as ``ndcg@10``) of the ``valid`` interactions, training items
+    excluded from the ranking; ``base`` holds fixed settings applied to every trial."""
     if len(valid) == 0:
         raise ValueError("tuning needs a non-empty validation split")
     cls = get_model_class(model)
-    space = space if space is not None else default_space(model)
-    check_space(cls, space)
     name, _, k = metric.partition("@")
-    start = time.perf_counter()
 
     def evaluate(settings: dict[str, Any]) -> float:
         fitted = cls(**settings).fit(train, valid)
         return evaluate_ranking(fitted, valid, exclude=(train,), ks=(int(k),), metrics=(name,))[metric]
 
-    best_value, best_settings, records = search(evaluate, space, base, n_trials, timeout_s, metric, seed, log)
-    return TuneResult(
-        model=model, metric=metric, best_value=best_value, best_settings=best_settings,
-        best_config=cls.Config(**best_settings), trials=records, seconds=time.perf_counter() - start,
-    )
+    return search(model, evaluate, space, base, n_trials, timeout_s, metric, seed, log)

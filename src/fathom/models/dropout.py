@@ -40,26 +40,26 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
         return x
     if x.device.type != "cpu":
         return F.dropout(x, p, training=True)
-    drop_levels = round(p * _LEVELS)
-    if drop_levels == 0:
+    if round(p * _LEVELS) == 0:
         return x
-    if drop_levels >= _LEVELS:
-        return x * 0.0
-    scaled_keep = _keep_mask(x.shape, drop_levels, x.device).to(x.dtype).mul_(_LEVELS / (_LEVELS - drop_levels))
-    return x * scaled_keep
+    keep, scale = keep_mask(x.shape, p, x.device)
+    return x * keep.to(x.dtype).mul_(scale)
 
 
-def keep_mask(n: int, p: float, device: torch.device | str = "cpu") -> tuple[torch.Tensor, float]:
-    """A (n,) bool mask whose elements are False (dropped) with probability ``p`` (rounded as in
-    :func:`fast_dropout`) and the scale of the kept elements, for callers that drop whole entries (e.g. the
-    non-zeros of a sparse row) rather than multiply by zero."""
+def keep_mask(
+    shape: int | tuple[int, ...], p: float, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, float]:
+    """A bool mask of ``shape`` whose elements are False (dropped) with probability ``p`` (rounded to a multiple
+    of 1/65536) and the scale of the kept elements (0 when everything is dropped). :func:`fast_dropout` multiplies
+    by it; callers that drop whole entries (e.g. the non-zeros of a sparse row) index with it instead."""
     _check_probability(p)
+    size = torch.Size((shape,) if isinstance(shape, int) else shape)
     drop_levels = round(p * _LEVELS)
     if drop_levels == 0:
-        return torch.ones(n, dtype=torch.bool, device=device), 1.0
+        return torch.ones(size, dtype=torch.bool, device=device), 1.0
     if drop_levels >= _LEVELS:
-        return torch.zeros(n, dtype=torch.bool, device=device), 0.0
-    return _keep_mask(torch.Size((n,)), drop_levels, torch.device(device)), _LEVELS / (_LEVELS - drop_levels)
+        return torch.zeros(size, dtype=torch.bool, device=device), 0.0
+    return _keep_mask(size, drop_levels, torch.device(device)), _LEVELS / (_LEVELS - drop_levels)
 
 
 class FastDropout(nn.Module):
