@@ -26,6 +26,7 @@ PRESETS = {
     "default": PrepareConfig,
     "movielens-100k": PrepareConfig.movielens_100k,
     "recbole-general": PrepareConfig.recbole_general,
+    "recbole-seq": PrepareConfig.recbole_seq,
 }
 
 

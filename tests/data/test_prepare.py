@@ -105,6 +105,26 @@ def test_implicit_weights_and_loo(tmp_path):
     assert prepared.item_vocab.decode(prepared.valid.item).tolist() == ["b"]
 
 
+def test_float32_timestamps_order_close_events_by_input_order():
+    # 978300740 is a 2000-era Unix time: float32 steps there are 64 s, so b (10 s after c) and c tie once rounded
+    frame = pd.DataFrame({
+        "user_id": ["u"] * 4,
+        "item_id": ["a", "b", "c", "d"],
+        "event": "rating",
+        "value": 5.0,
+        "timestamp": [978_300_000, 978_300_750, 978_300_740, 978_299_000],
+    })
+    ds = Dataset("times", EventTable(frame))
+    exact = prepare(ds, PrepareConfig(split="loo"))
+    assert exact.item_vocab.decode(exact.test.item).tolist() == ["b"]  # the latest by the exact time
+    rounded = prepare(ds, PrepareConfig(split="loo", timestamps="float32"))
+    assert rounded.item_vocab.decode(rounded.test.item).tolist() == ["c"]  # b and c tie: c comes later in the file
+    assert rounded.item_vocab.decode(rounded.valid.item).tolist() == ["b"]
+    assert rounded.test.timestamp.tolist() == [978_300_736]  # the float32 nearest to both
+    with pytest.raises(ValueError, match="timestamps"):
+        PrepareConfig(timestamps="float16")
+
+
 def test_prepared_data_round_trip(files, tmp_path):
     prepared = prepare(load(files), PrepareConfig(min_rating=2))
     prepared.save(tmp_path / "prep")
@@ -125,6 +145,11 @@ def test_config_presets_and_validation():
     general = PrepareConfig.recbole_general()
     assert (general.min_rating, general.user_core, general.item_core, general.split, general.ratios) == (
         3.0, 10, 10, "random", (0.8, 0.1, 0.1))
+    assert (general.shuffle, general.timestamps) == ("torch", "exact")
+    seq = PrepareConfig.recbole_seq()
+    assert (seq.min_rating, seq.user_core, seq.split, seq.shuffle, seq.timestamps) == (3.0, 10, "loo", "numpy",
+                                                                                      "float32")
+    assert PrepareConfig.from_json(seq.to_json()) == seq
     ml = PrepareConfig.movielens_100k()
     assert ml.implicit == {"rating": 1.0} and ml.min_rating is None and ml.seed == 2020
     assert PrepareConfig.from_json(ml.to_json()) == ml

@@ -1,5 +1,7 @@
-"""Built-in data sets: known sizes, the manifest, cache reuse, and the RecBole ml-1m known answer."""
+"""Built-in data sets: known sizes, the manifest, cache reuse, and the RecBole ml-1m known answers (sizes and
+RecBole's own splits)."""
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -10,6 +12,8 @@ import pytest
 from fathom.data import sources
 from fathom.data.prepare import PrepareConfig, prepare
 from fathom.data.sources import WheelUnavailableError, cache_root, load_builtin
+from fathom.evaluate.context import load_context_data
+from fathom.evaluate.sequential import seq_prepare_config
 
 
 def test_movielens_100k(builtin_cache):
@@ -73,6 +77,45 @@ def test_movielens_1m_recbole_general_known_answer(builtin_cache):
     expected_test = sum(int(0.1 * n) for n in sizes)
     assert summary["interactions"]["test"] == expected_test == summary["interactions"]["valid"]
     assert prepared.catalog.frame["item_id"].tolist() == prepared.item_vocab.ids.tolist()
+    # RecBole 1.2.1 itself (seed 2020, eval_args RS [0.8, 0.1, 0.1], order RO, group_by user) on these files puts
+    # exactly these (user, item) pairs in its valid and test parts: sha256 of the sorted "user<TAB>item" lines
+    users, items = np.asarray(prepared.user_vocab.ids), np.asarray(prepared.item_vocab.ids)
+    for part, digest in ((prepared.valid, "ec417d99477f78955bee6306d33587162a41a5b58c1742aa382c8020f1c03cd6"),
+                         (prepared.test, "4caf7e23302b2347287b80f7cc205cd44065573e025f05c4b93cd81541d61960")):
+        assert pairs_digest(users[part.user], items[part.item]) == digest
+
+
+def pairs_digest(users, items, labels=None):
+    """sha256 of the sorted "user<TAB>item[<TAB>label]" lines."""
+    cols = [users.tolist(), items.tolist()] + ([labels.astype(int).tolist()] if labels is not None else [])
+    lines = sorted("\t".join(str(x) for x in row) for row in zip(*cols, strict=True))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def test_movielens_1m_seq_and_context_splits_are_recboles(builtin_cache):
+    """The ml-1m seq and context protocols give the same validation and test rows as RecBole 1.2.1 run on these
+    files (seq: RecBole's float32 time, leave-one-out; context: rating 3 dropped, label rating >= 4, RS 8:1:1,
+    order RO, group_by None, seed 2020): fingerprints of RecBole's own parts."""
+    ds = builtin_cache("movielens-1m")
+    seq = prepare(ds, seq_prepare_config())
+    users, items = np.asarray(seq.user_vocab.ids), np.asarray(seq.item_vocab.ids)
+    expected = {"valid": "ad3a189dc8e3ce007ef7cea84c3eb7636c6ba9d39a0b8226be352b73dbb90daa",
+                "test": "93215da54ad267a6f52910587bc435fcd3bfa8abcc87972c4326987fe8bc8e53"}
+    for name, digest in expected.items():
+        part = getattr(seq, name)
+        assert len(part) == 6033 and pairs_digest(users[part.user], items[part.item]) == digest
+    # with exact timestamps a different item is last for about a fifth of the users
+    exact = prepare(ds, seq_prepare_config().replace(timestamps="exact"))
+    assert pairs_digest(users[exact.test.user], items[exact.test.item]) != expected["test"]
+
+    ctx = load_context_data(dataset=ds)
+    users, items = np.asarray(ctx.prepared.user_vocab.ids), np.asarray(ctx.prepared.item_vocab.ids)
+    expected = {"valid": "53c894c2675a24447f8a397b0e135af3cadd644c648f4fce6067f3cad6b39f05",
+                "test": "1686316f126a2fc54956e04206f414c9a9b42b61ccdbedd0967f2a0aa2f35599"}
+    assert (len(ctx.train), len(ctx.valid), len(ctx.test)) == (591_210, 73_901, 73_901)
+    for name, digest in expected.items():
+        part = getattr(ctx, name)
+        assert pairs_digest(users[part.user], items[part.item], part.value) == digest
 
 
 def test_movielens_100k_default_preparation(builtin_cache):

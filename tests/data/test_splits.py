@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from fathom.data.interactions import Interactions
 from fathom.data.splits import ratio_counts, split, split_leave_one_out, split_random, split_temporal
@@ -74,6 +75,35 @@ def test_random_split_is_a_partition_and_deterministic_by_seed():
     assert rows(a.test) != rows(c.test)
     assert a.train.n_users == inter.n_users and a.test.n_items == inter.n_items
     assert a.sizes() == {"train": len(a.train), "valid": len(a.valid), "test": len(a.test)}
+
+
+def recbole_split_by_ratio(inter, ratios, seed):
+    """RecBole 1.2.1's order RO + split_by_ratio(group_by=user), written as RecBole does: (train, valid, test)
+    row index lists."""
+    torch.manual_seed(seed)  # init_seed, then Interaction.shuffle
+    index = torch.randperm(len(inter)).numpy()
+    grouped = {}  # Dataset._grouped_index over the shuffled rows
+    for i, key in enumerate(inter.user[index].tolist()):
+        grouped.setdefault(key, []).append(i)
+    parts = [[], [], []]
+    for rows_of_user in grouped.values():
+        cuts = np.cumsum(recbole_calcu_split_ids(len(rows_of_user), ratios))[:-1]
+        for j, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(rows_of_user)], strict=True)):
+            parts[j] += [int(index[r]) for r in rows_of_user[a:b]]
+    return [sorted(p) for p in parts]
+
+
+@pytest.mark.parametrize("seed", [2020, 5])
+def test_torch_shuffle_gives_recboles_split(seed):
+    inter = random_interactions(seed=seed)
+    got = split_random(inter, (0.8, 0.1, 0.1), seed=seed, shuffle="torch")
+    expected = recbole_split_by_ratio(inter, [0.8, 0.1, 0.1], seed)
+    for part, rows_expected in zip((got.train, got.valid, got.test), expected, strict=True):
+        assert rows(part) == rows(inter.subset(np.array(rows_expected, dtype=np.int64)))
+    numpy_split = split_random(inter, (0.8, 0.1, 0.1), seed=seed)
+    assert rows(numpy_split.test) != rows(got.test)  # a different random order from numpy's default
+    with pytest.raises(ValueError, match="shuffle"):
+        split_random(inter, seed=seed, shuffle="python")
 
 
 def test_random_split_keeps_values_and_timestamps_with_their_rows():

@@ -54,7 +54,7 @@ def test_tuning_on_the_context_protocol_writes_a_config_the_benchmark_replays(tm
     rows = context_protocol(quick=True, configs=tmp_path, log=lambda m: None)
     fm = next(r for r in rows if r["model"] == "FM")
     assert fm["valid auc"] == round(result.best_value, 4)  # the benchmark replays the tuned settings exactly
-    assert fm["settings"]["lr"] == result.best_settings["lr"]
+    assert fm["settings"]["lr"] == float(f"{result.best_settings['lr']:.3g}")  # shown to 3 significant digits
     with pytest.raises(KeyError, match="no setting"):
         tune_context("fm", parse_space({"dropout": {"type": "float", "low": 0, "high": 1}}), n_trials=1, quick=True)
 

@@ -21,7 +21,7 @@ from fathom.data.cleaning import DedupeKeep, deduplicate, filter_min_value, k_co
 from fathom.data.dataset import Dataset
 from fathom.data.interactions import Interactions
 from fathom.data.records import Catalog, EventType, Table, UserTable, empty_column
-from fathom.data.splits import Split, SplitMethod, split
+from fathom.data.splits import Shuffle, Split, SplitMethod, split
 from fathom.data.vocab import Vocabulary
 
 FORMAT = "fathom.prepared"
@@ -50,6 +50,14 @@ class PrepareConfig(Config):
     ratios: tuple[float, ...] = (0.8, 0.1, 0.1)
     """(train, valid, test) or (train, test) shares; for "loo" only the length matters (2: no validation)."""
     seed: int = 2020
+    shuffle: Shuffle = "numpy"
+    """How "random" orders the rows: numpy's generator, or ``torch.randperm`` as RecBole 1.2.1 does (the same
+    rows in the same order with the same seed then give RecBole's own split)."""
+
+    timestamps: Literal["exact", "float32"] = "exact"
+    """"float32" rounds each timestamp to the nearest float32 (64-second steps near today's Unix times), as RecBole
+    1.2.1 stores float fields; events of a user that close in time then keep their input order wherever rows are
+    sorted by time, which is how RecBole's chronological splits and sequences order them."""
 
     @field_validator("ratios")
     @classmethod
@@ -60,9 +68,18 @@ class PrepareConfig(Config):
 
     @classmethod
     def recbole_general(cls) -> Self:
-        """RecBole's general-recommendation setting: ratings >= 3, 10-core users and items, random 8:1:1."""
+        """RecBole's general-recommendation setting: ratings >= 3, 10-core users and items, random 8:1:1, rows
+        shuffled as RecBole shuffles them (on RecBole's files this is RecBole's own split with its seed 2020)."""
         return cls(min_rating=3.0, dedupe="none", user_core=10, item_core=10, split="random",
-                   ratios=(0.8, 0.1, 0.1), seed=2020)
+                   ratios=(0.8, 0.1, 0.1), seed=2020, shuffle="torch")
+
+    @classmethod
+    def recbole_seq(cls) -> Self:
+        """RecBole's sequential setting: ratings >= 3, 10-core, chronological leave-one-out (last item to test, the
+        one before to valid), time held as RecBole holds it (float32: a user's ratings within the same 64 seconds
+        keep file order); on RecBole's files, RecBole's own validation and test items and training sequences."""
+        return cls(min_rating=3.0, dedupe="none", user_core=10, item_core=10, split="loo", ratios=(0.8, 0.1, 0.1),
+                   timestamps="float32")
 
     @classmethod
     def movielens_100k(cls) -> Self:
@@ -192,6 +209,11 @@ class PreparedData:
         )
 
 
+def _timestamps(ts: np.ndarray, precision: str) -> np.ndarray:
+    """(N,) int64 timestamps, rounded through float32 when ``precision`` is "float32"."""
+    return ts.astype(np.float32).astype(np.int64) if precision == "float32" else ts
+
+
 def clean_events(frame: pd.DataFrame, config: PrepareConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """The cleaning steps of :func:`prepare` on an event frame; returns the frame and removal counts."""
     stats = {"events_in": len(frame)}
@@ -231,11 +253,11 @@ def prepare(dataset: Dataset, config: PrepareConfig | None = None) -> PreparedDa
         user_codes,  # (N,)
         item_codes,  # (N,)
         frame["value"].to_numpy(np.float32),
-        frame["timestamp"].to_numpy(np.int64),
+        _timestamps(frame["timestamp"].to_numpy(np.int64), config.timestamps),
         len(user_vocab),
         len(item_vocab),
     )
-    parts = split(inter, config.split, config.ratios, config.seed)
+    parts = split(inter, config.split, config.ratios, config.seed, config.shuffle)
     catalog, cat_added, cat_dropped = _reindex(dataset.catalog, "item_id", item_vocab)
     users, usr_added, usr_dropped = _reindex(dataset.users, "user_id", user_vocab)
     if dataset.catalog is not None:

@@ -1,7 +1,9 @@
 """Train / validation / test splits of :class:`~fathom.data.interactions.Interactions`, deterministic by seed.
 
 - :func:`split_random`: per user, a random share of the user's rows to each part, with RecBole 1.2.1's
-  ``split_by_ratio`` counts (see :func:`ratio_counts`).
+  ``split_by_ratio`` counts (see :func:`ratio_counts`). With ``shuffle="torch"`` the rows are shuffled as RecBole
+  1.2.1 shuffles them (``torch.randperm`` over the rows in input order, seeded), so the same rows in the same
+  order with the same seed give exactly RecBole's split.
 - :func:`split_temporal`: one global timeline, sorted by timestamp and cut by ratio.
 - :func:`split_leave_one_out`: per user, the latest row to test and the one before to validation.
 
@@ -19,6 +21,7 @@ import numpy as np
 from fathom.data.interactions import Interactions
 
 SplitMethod = Literal["random", "temporal", "loo"]
+Shuffle = Literal["numpy", "torch"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,15 +82,34 @@ def _assemble(inter: Interactions, part: np.ndarray, k: int) -> Split:
     return Split(*pieces)
 
 
-def split_random(inter: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 2020) -> Split:
+def row_permutation(n: int, seed: int, shuffle: Shuffle = "numpy") -> np.ndarray:
+    """(n,) int64 random order of ``n`` rows, fixed by ``seed``.
+
+    ``numpy``: ``np.random.default_rng(seed).permutation(n)``. ``torch``: ``torch.randperm(n)`` after
+    ``torch.manual_seed(seed)``, which is how RecBole 1.2.1 orders the rows before a random split
+    (``eval_args.order: RO``; its ``init_seed`` runs just before, so no other draw comes first).
+    """
+    if shuffle == "numpy":
+        return np.random.default_rng(seed).permutation(n)
+    if shuffle == "torch":
+        import torch
+
+        return torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
+    raise ValueError(f"unknown shuffle {shuffle!r}; expected numpy or torch")
+
+
+def split_random(
+    inter: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 2020, shuffle: Shuffle = "numpy"
+) -> Split:
     """Per user: shuffle the user's rows, give ``ratio_counts`` of them to train / valid / test.
 
     ``ratios`` of length 2 means (train, test) with an empty valid. Rows keep their input order within each part.
+    ``shuffle`` picks the random order of all rows (:func:`row_permutation`); a user's rows go to the parts in
+    the order that permutation puts them, as RecBole's ``split_by_ratio(group_by=user)`` assigns them.
     """
     n = len(inter)
     k = len(_normalise(ratios))
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(n)  # a random order of all rows ...
+    perm = row_permutation(n, seed, shuffle)  # a random order of all rows ...
     order = perm[np.argsort(inter.user[perm], kind="stable")]  # ... grouped by user, random within a user
     users_sorted = inter.user[order]
     sizes = np.bincount(users_sorted, minlength=inter.n_users)  # (n_users,)
@@ -146,11 +168,12 @@ def split(
     method: SplitMethod = "random",
     ratios: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 2020,
+    shuffle: Shuffle = "numpy",
 ) -> Split:
-    """Dispatch on ``method``; ``ratios`` apply to random and temporal, ``seed`` to random; for "loo" a
-    length-2 ``ratios`` means no validation part."""
+    """Dispatch on ``method``; ``ratios`` apply to random and temporal, ``seed`` and ``shuffle`` to random; for
+    "loo" a length-2 ``ratios`` means no validation part."""
     if method == "random":
-        return split_random(inter, ratios, seed)
+        return split_random(inter, ratios, seed, shuffle)
     if method == "temporal":
         return split_temporal(inter, ratios)
     if method == "loo":

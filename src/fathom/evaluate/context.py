@@ -36,7 +36,7 @@ from fathom.data.features import FeatureConfig, SideFeatures, features_from_prep
 from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData, prepare
 from fathom.data.records import EventTable
-from fathom.data.splits import Split, ratio_counts
+from fathom.data.splits import Shuffle, Split, ratio_counts, row_permutation
 from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
@@ -56,9 +56,14 @@ QUICK_USERS = 600
 
 
 # -- data ---------------------------------------------------------------------------------------------------
-def split_global_random(inter: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 2020) -> Split:
-    """One random order of all rows, cut by RecBole's ``split_by_ratio`` counts (``group_by=None``)."""
-    order = np.random.default_rng(seed).permutation(len(inter))
+def split_global_random(
+    inter: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 2020, shuffle: Shuffle = "numpy"
+) -> Split:
+    """One random order of all rows, cut by RecBole's ``split_by_ratio`` counts (``group_by=None``).
+
+    ``shuffle="torch"`` orders the rows as RecBole 1.2.1 does (:func:`~fathom.data.splits.row_permutation`).
+    """
+    order = row_permutation(len(inter), seed, shuffle)
     counts = ratio_counts(len(inter), ratios)  # (k,)
     bounds = np.cumsum(counts)
     parts = [inter.subset(np.sort(order[start:stop])) for start, stop in zip(np.r_[0, bounds[:-1]], bounds,
@@ -68,10 +73,10 @@ def split_global_random(inter: Interactions, ratios: Sequence[float] = (0.8, 0.1
     return Split(*parts)
 
 
-def _ml1m(quick: bool) -> Dataset:
+def _ml1m(quick: bool, dataset: Dataset | None = None) -> Dataset:
     from fathom.data.sources import load_builtin
 
-    ds = load_builtin("movielens-1m")
+    ds = dataset if dataset is not None else load_builtin("movielens-1m")
     if quick:  # the first QUICK_USERS users by id order of appearance
         frame = ds.events.frame
         keep = frame["user_id"].isin(pd.unique(frame["user_id"])[:QUICK_USERS])
@@ -99,9 +104,11 @@ class ContextData:
         }
 
 
-def load_context_data(quick: bool = False, seed: int = 2020) -> ContextData:
-    """RecBole's ml-1m context data: rating 3 dropped, label = rating >= 4, global random 8:1:1 split."""
-    ds = _ml1m(quick)
+def load_context_data(quick: bool = False, seed: int = 2020, dataset: Dataset | None = None) -> ContextData:
+    """RecBole's ml-1m context data: rating 3 dropped, label = rating >= 4, global random 8:1:1 split with the rows
+    shuffled as RecBole shuffles them (with seed 2020, RecBole 1.2.1's own split of these files). ``dataset``: the
+    loaded built-in movielens-1m (default: load it)."""
+    ds = _ml1m(quick, dataset)
     frame = ds.events.frame
     ds = Dataset(ds.name, EventTable(frame[frame["value"] != 3.0].reset_index(drop=True), ds.events.schema),
                  ds.catalog, ds.users)
@@ -109,7 +116,7 @@ def load_context_data(quick: bool = False, seed: int = 2020) -> ContextData:
     everything = prepared.all_interactions()
     labelled = Interactions(everything.user, everything.item, (everything.value >= 4.0).astype(np.float32),
                             everything.timestamp, everything.n_users, everything.n_items)
-    parts = split_global_random(labelled, (0.8, 0.1, 0.1), seed)
+    parts = split_global_random(labelled, (0.8, 0.1, 0.1), seed, shuffle="torch")  # RecBole's own split
     features = features_from_prepared(prepared, CONTEXT_FEATURES)
     return ContextData(parts.train, parts.valid, parts.test, features, prepared)
 
@@ -203,7 +210,8 @@ def context_protocol(
             "epochs": len(model.meta["history"]), "best epoch": model.meta["best_epoch"],
             "s/epoch": None if per_epoch is None else round(per_epoch, 1),
             "peak MB": round(model.meta["peak_memory_mb"]),
-            "settings": {k: config[k] for k in ("lr", "reg", "dropout", "batch_size") if k in config},
+            "settings": {k: float(f"{config[k]:.3g}") if isinstance(config[k], float) else config[k]
+                         for k in ("lr", "reg", "dropout", "batch_size") if k in config},
             "candidates": tried,
         })
         log(f"{label}: test auc {test['auc']:.4f}, log loss {test['log_loss']:.4f}")

@@ -48,10 +48,8 @@ CONFIG_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "configs"
 
 
 def seq_prepare_config() -> PrepareConfig:
-    """Ratings >= 3, 10-core users and items, chronological leave-one-out (last: test, second last: valid)."""
-    return PrepareConfig(
-        min_rating=3.0, dedupe="none", user_core=10, item_core=10, split="loo", ratios=(0.8, 0.1, 0.1)
-    )
+    """The protocol's data: :meth:`PrepareConfig.recbole_seq` (RecBole's own leave-one-out of ML-1M)."""
+    return PrepareConfig.recbole_seq()
 
 
 def seq_split(inter: Interactions) -> Split:
