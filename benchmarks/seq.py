@@ -3,6 +3,7 @@
     python benchmarks/seq.py                 # every ml1m_seq_<model>.json; tables in benchmarks/results/ml1m-seq/
     python benchmarks/seq.py --only SASRec   # re-run one model, keeping the other rows
     python benchmarks/seq.py --quick         # 1,000 users, 2 epochs (a smoke run)
+    python benchmarks/seq.py --timestamps exact  # exact time: benchmarks/results/ml1m-seq-exact-time/
 """
 
 import sys
@@ -14,7 +15,8 @@ if __name__ == "__main__":
     here = Path(__file__).parent
     args = sys.argv[1:]
     if "--out" not in args:
-        args += ["--out", str(here / "results" / ("ml1m-seq-quick" if "--quick" in args else "ml1m-seq"))]
+        folder = "ml1m-seq-exact-time" if "exact" in args else "ml1m-seq"
+        args += ["--out", str(here / "results" / (f"{folder}-quick" if "--quick" in args else folder))]
     if "--configs" not in args:
         args += ["--configs", str(here / "configs")]
     main(args)

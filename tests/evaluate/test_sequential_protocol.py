@@ -10,12 +10,14 @@ import pytest
 import torch
 
 from fathom.data.interactions import Interactions
+from fathom.data.prepare import PrepareConfig
 from fathom.evaluate.experiment import ModelSpec
 from fathom.evaluate.sequential import (
     load_results,
     load_timing,
     main,
     run_seq_protocol,
+    seq_prepare_config,
     seq_split,
     time_epochs,
     write_tables,
@@ -79,6 +81,16 @@ def test_tables_are_written_and_only_reruns_keep_the_other_rows(results, tmp_pat
     assert merged["SASRec"].test == sasrec.test
     write_tables([rerun], tmp_path, merge=False)
     assert [r.label for r in load_results(paths["json"])] == ["Pop"]
+    assert "RecBole's own split (float32 time)" in paths["markdown"].read_text()
+    exact = write_tables([rerun], tmp_path / "exact", timestamps="exact")
+    assert "protocol, exact time" in exact["markdown"].read_text()
+    assert json.loads(exact["json"].read_text())["timestamps"] == "exact"
+
+
+def test_seq_data_orders_by_recboles_float32_time_unless_asked_for_exact_time():
+    assert seq_prepare_config() == PrepareConfig.recbole_seq() and seq_prepare_config().timestamps == "float32"
+    exact = seq_prepare_config("exact")
+    assert exact.timestamps == "exact" and exact.replace(timestamps="float32") == seq_prepare_config()
 
 
 def test_only_naming_no_config_is_a_clear_error(tmp_path, capsys):

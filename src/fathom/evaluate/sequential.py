@@ -29,7 +29,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData
@@ -47,9 +47,19 @@ RECBOLE_SECONDS_PER_EPOCH: dict[str, float] = {"SASRec": 1714.0, "GRU4Rec": 309.
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "configs"
 
 
-def seq_prepare_config() -> PrepareConfig:
-    """The protocol's data: :meth:`PrepareConfig.recbole_seq` (RecBole's own leave-one-out of ML-1M)."""
-    return PrepareConfig.recbole_seq()
+SeqTime = Literal["float32", "exact"]
+
+
+def seq_prepare_config(timestamps: SeqTime = "float32") -> PrepareConfig:
+    """The protocol's data: :meth:`PrepareConfig.recbole_seq` (RecBole's own leave-one-out of ML-1M), or with
+    ``timestamps="exact"`` the same with every rating ordered by its exact time.
+
+    The two differ within a user's bursts of ratings: RecBole's float32 time ties a user's ratings within the same
+    64 seconds, and those keep the order of ML-1M's file, which follows nearly the same item order for every user
+    (a sequence model can learn it); exact time orders them as they happened (the last item differs for about a
+    fifth of the users).
+    """
+    return PrepareConfig.recbole_seq().replace(timestamps=timestamps)
 
 
 def seq_split(inter: Interactions) -> Split:
@@ -57,12 +67,13 @@ def seq_split(inter: Interactions) -> Split:
     return split_leave_one_out(inter, valid=True)
 
 
-def prepare_ml1m_seq(quick: bool = False, quick_users: int = 1000) -> PreparedData:
-    """MovieLens-1M prepared for the protocol; ``quick`` keeps only the first ``quick_users`` users' rows."""
+def prepare_ml1m_seq(quick: bool = False, quick_users: int = 1000, timestamps: SeqTime = "float32") -> PreparedData:
+    """MovieLens-1M prepared for the protocol (:func:`seq_prepare_config`); ``quick`` keeps only the first
+    ``quick_users`` users' rows."""
     from fathom.data.prepare import prepare
     from fathom.data.sources import load_builtin
 
-    data = prepare(load_builtin("movielens-1m"), seq_prepare_config())
+    data = prepare(load_builtin("movielens-1m"), seq_prepare_config(timestamps))
     if quick:
         for part in ("train", "valid", "test"):
             inter = getattr(data, part)
@@ -106,9 +117,11 @@ def run_seq_protocol(
     metrics: Sequence[str] = DEFAULT_METRICS,
     select_on: str = "ndcg@10",
     log: Callable[[str], None] = print,
+    timestamps: SeqTime = "float32",
 ) -> list[ModelResult]:
-    """Prepare MovieLens-1M for the protocol, fit each model (early stopping and the choice among its grid on
-    validation ``select_on``), and score the chosen one on the test items.
+    """Prepare MovieLens-1M for the protocol (``timestamps``: see :func:`seq_prepare_config`), fit each model
+    (early stopping and the choice among its grid on validation ``select_on``), and score the chosen one on the
+    test items.
 
     models: ModelSpecs (a grid of settings each) or registry names (defaults); None: the tuned configs in
     ``benchmarks/configs/ml1m_seq_*.json``. quick: the first 1,000 users and 2 epochs per model (a smoke run).
@@ -116,7 +129,7 @@ def run_seq_protocol(
     validation metrics, fit seconds, seconds per epoch, epochs run, peak memory (MB above the start).
     """
     specs = [ModelSpec(m) if isinstance(m, str) else m for m in (models if models is not None else load_seq_specs())]
-    data = data if data is not None else prepare_ml1m_seq(quick)
+    data = data if data is not None else prepare_ml1m_seq(quick, timestamps=timestamps)
     train, valid, test = data.train, data.valid, data.test
     results = []
     for spec in specs:
@@ -209,7 +222,7 @@ def load_results(path: str | Path) -> list[ModelResult]:
 
 def write_tables(
     results: Sequence[ModelResult], out_dir: str | Path, quick: bool = False, merge: bool = True,
-    timing: dict[str, float] | None = None,
+    timing: dict[str, float] | None = None, timestamps: SeqTime = "float32",
 ) -> dict[str, Path]:
     """``ml1m_seq.json`` (rows, every candidate and training curve) and ``ml1m_seq.md`` (the table) in ``out_dir``.
 
@@ -225,12 +238,21 @@ def write_tables(
         saved = load_timing(out / "ml1m_seq.json")
         timing = {**{k: v for k, v in saved.items() if k not in new}, **(timing or {})} or None
     rows = result_rows(results, timing)
-    payload = {"protocol": "ml1m-seq", "quick": quick, "rows": rows, "timing": timing or {},
+    payload = {"protocol": "ml1m-seq", "timestamps": timestamps, "quick": quick, "rows": rows, "timing": timing or {},
                "results": [{**r.__dict__, "history": r.history} for r in results]}
     paths = {"json": out / "ml1m_seq.json", "markdown": out / "ml1m_seq.md"}
     paths["json"].write_text(json.dumps(payload, indent=2, default=float))
-    title = "MovieLens-1M, RecBole \"seq\" protocol" + (" (quick smoke run)" if quick else "")
-    notes = (
+    title = "MovieLens-1M, RecBole \"seq\" protocol" + (
+        ", RecBole's own split (float32 time)" if timestamps == "float32" else ", exact time") + (
+        " (quick smoke run)" if quick else "")
+    order = (
+        "Time as RecBole holds it (float32: a user's ratings within the same 64 seconds keep the file's order), which\n"
+        "gives exactly RecBole 1.2.1's validation and test items and training sequences.\n"
+        if timestamps == "float32" else
+        "Every rating ordered by its exact time (RecBole's float32 time ties ratings within 64 seconds; they keep the\n"
+        "file's order, which follows nearly the same item order for every user).\n"
+    )
+    notes = order + (
         "Ratings >= 3, 10-core, chronological leave-one-out per user, the last 50 items as input, full ranking over\n"
         "all items (seen items not removed, as RecBole), settings from `benchmarks/configs/ml1m_seq_<model>.json`,\n"
         "early stopping on validation NDCG@10. Seconds are wall time on this 2-core CPU: `s/epoch` over the whole\n"
@@ -254,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> list[ModelResult]:
     parser.add_argument("--out", help="write ml1m_seq.json and ml1m_seq.md into this folder")
     parser.add_argument("--time-only", type=int, metavar="EPOCHS", help="train nothing new: refit the models "
                         "saved in --out for EPOCHS epochs each to time them alone, and add that to the tables")
+    parser.add_argument("--timestamps", choices=["float32", "exact"], default="float32",
+                        help="float32: RecBole's own split and sequences (default); exact: order by exact time")
     args = parser.parse_args(argv)
     if args.time_only is not None:
         if not args.out:
@@ -261,17 +285,17 @@ def main(argv: Sequence[str] | None = None) -> list[ModelResult]:
         saved = [r for r in load_results(Path(args.out) / "ml1m_seq.json") if not args.only or r.label in args.only]
         if not saved:
             parser.error(f"no saved results to time in {args.out}")
-        timing = time_epochs(saved, prepare_ml1m_seq(args.quick), args.time_only)
-        write_tables(saved, args.out, quick=args.quick, merge=True, timing=timing)
+        timing = time_epochs(saved, prepare_ml1m_seq(args.quick, timestamps=args.timestamps), args.time_only)
+        write_tables(saved, args.out, quick=args.quick, merge=True, timing=timing, timestamps=args.timestamps)
         return saved
     specs = [s for s in load_seq_specs(args.configs) if not args.only or s.title in args.only]
     if not specs:
         parser.error(f"no model config matches --only {args.only} in {args.configs}")
-    results = run_seq_protocol(specs, quick=args.quick)
+    results = run_seq_protocol(specs, quick=args.quick, timestamps=args.timestamps)
     for row in result_rows(results):
         print(json.dumps(row), flush=True)
     if args.out:
-        paths = write_tables(results, args.out, quick=args.quick, merge=bool(args.only))
+        paths = write_tables(results, args.out, quick=args.quick, merge=bool(args.only), timestamps=args.timestamps)
         print(f"wrote {paths['markdown']} and {paths['json']}")
     return results
 
