@@ -419,10 +419,11 @@ def imbalance_protocol(
 
 # -- entry point --------------------------------------------------------------------------------------------
 TABLE_NOTES = {
-    "context": 'RecBole "ml-1m context": ratings of 3 dropped, 1-2 -> 0 and 4-5 -> 1, one global random 8:1:1 split, '
-    "embedding size 16,\nfields user id, item id, age, gender, occupation, genres, release year; settings from "
-    "benchmarks/configs, chosen on\nvalidation AUC by `fathom tune <model> --protocol ml1m-context` (the trial logs "
-    "lie beside them).\n`python benchmarks/context.py --only context`; seconds are wall time on this 2-core CPU.",
+    "context": 'RecBole "ml-1m context": ratings of 3 dropped, 1-2 -> 0 and 4-5 -> 1, one global random 8:1:1 split '
+    "(RecBole's own:\nthe rows shuffled as RecBole 1.2.1 shuffles them, seed 2020), embedding size 16, fields user id, "
+    "item id, age,\ngender, occupation, genres, release year; settings from benchmarks/configs, chosen on validation "
+    "AUC by\n`fathom tune <model> --protocol ml1m-context` (the trial logs lie beside them).\n"
+    "`python benchmarks/context.py --only context`; seconds are wall time on this 2-core CPU.",
 }
 
 
