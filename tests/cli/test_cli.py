@@ -203,5 +203,9 @@ def test_benchmark_dispatches_every_protocol_with_its_options(monkeypatch, tmp_p
     (_, seq), (_, ctx), (name, general), (_, timed) = calls
     assert timed == ["--out", str(tmp_path / "ml1m-speed"), "--only", "BPR"]
     assert seq[:2] == ["--out", str(tmp_path / "ml1m-seq")] and "--quick" in seq and seq[-2:] == ["--only", "SASRec"]
+    assert seq[seq.index("--timestamps") + 1] == "float32"  # RecBole's own split unless asked otherwise
+    assert main(["benchmark", "ml1m-seq", "--out", out, "--timestamps", "exact"]) == 0
+    exact = calls.pop()[1]
+    assert exact[:2] == ["--out", str(tmp_path / "ml1m-seq-exact-time")] and "exact" in exact
     assert ctx[-4:] == ["--only", "context", "--only", "imbalance"] and "--quick" not in ctx
     assert name == "ml1m-general" and general["out_dir"] == tmp_path / "ml1m-general" and general["spread"] is False

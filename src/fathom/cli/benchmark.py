@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "multitask or imbalance)")
     parser.add_argument("--no-spread", action="store_true", help="skip re-running cheap models on other splits")
     parser.add_argument("--quick", action="store_true", help="ml1m-seq / ml1m-context: a small fast smoke run")
+    parser.add_argument("--timestamps", choices=["float32", "exact"], default="float32",
+                        help="ml1m-seq: float32 is RecBole's own split (default); exact orders by exact time")
     parser.add_argument("--configs", default=str(CONFIGS),
                         help="ml1m-seq / ml1m-context: folder of the tuned model configs (default benchmarks/configs)")
 
@@ -35,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.protocol == "ml1m-seq":
         from fathom.evaluate.sequential import main
 
-        main(["--out", str(out), "--configs", args.configs, *(["--quick"] if args.quick else []),
-              *(["--only", *args.only] if args.only else [])])
+        if args.timestamps == "exact":
+            out = out.with_name("ml1m-seq-exact-time")
+        main(["--out", str(out), "--configs", args.configs, "--timestamps", args.timestamps,
+              *(["--quick"] if args.quick else []), *(["--only", *args.only] if args.only else [])])
     elif args.protocol == "ml1m-context":
         from fathom.evaluate.context import main as context_main
 
