@@ -55,7 +55,7 @@ class PrepareConfig(Config):
     rows in the same order with the same seed then give RecBole's own split)."""
 
     timestamps: Literal["exact", "float32"] = "exact"
-    """"float32" rounds each timestamp to the nearest float32 (64-second steps near today's Unix times), as RecBole
+    """"float32" rounds each timestamp to the nearest float32 (64-second steps for 2000-era Unix times), as RecBole
     1.2.1 stores float fields; events of a user that close in time then keep their input order wherever rows are
     sorted by time, which is how RecBole's chronological splits and sequences order them."""
 
