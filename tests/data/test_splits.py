@@ -80,8 +80,9 @@ def test_random_split_is_a_partition_and_deterministic_by_seed():
 def recbole_split_by_ratio(inter, ratios, seed):
     """RecBole 1.2.1's order RO + split_by_ratio(group_by=user), written as RecBole does: (train, valid, test)
     row index lists."""
-    torch.manual_seed(seed)  # init_seed, then Interaction.shuffle
-    index = torch.randperm(len(inter)).numpy()
+    with torch.random.fork_rng():  # leave the test process's global generator as it was
+        torch.manual_seed(seed)  # init_seed, then Interaction.shuffle
+        index = torch.randperm(len(inter)).numpy()
     grouped = {}  # Dataset._grouped_index over the shuffled rows
     for i, key in enumerate(inter.user[index].tolist()):
         grouped.setdefault(key, []).append(i)
