@@ -15,7 +15,8 @@ if __name__ == "__main__":
     here = Path(__file__).parent
     args = sys.argv[1:]
     if "--out" not in args:
-        exact = "--timestamps" in args and args[args.index("--timestamps") + 1:][:1] == ["exact"]
+        exact = "--timestamps=exact" in args or (
+            "--timestamps" in args and args[args.index("--timestamps") + 1:][:1] == ["exact"])
         folder = "ml1m-seq-exact-time" if exact else "ml1m-seq"
         args += ["--out", str(here / "results" / (f"{folder}-quick" if "--quick" in args else folder))]
     if "--configs" not in args:

@@ -125,17 +125,23 @@ def _time_order(inter: Interactions) -> np.ndarray:
     return np.argsort(inter.timestamp, kind="stable")  # ties keep input order
 
 
+def cut_order(inter: Interactions, order: np.ndarray, ratios: Sequence[float] = (0.8, 0.1, 0.1)) -> Split:
+    """Rows taken in ``order`` ((n,) a permutation of the rows), cut into consecutive parts sized by
+    ``ratio_counts(n, ratios)`` (RecBole's ``split_by_ratio`` with ``group_by=None``); rows keep their input
+    order within each part. ``ratios`` of length 2 means (train, test) with an empty valid."""
+    k = len(_normalise(ratios))
+    counts = ratio_counts(len(inter), ratios)  # (k,)
+    part = np.empty(len(inter), np.int64)
+    part[order] = np.repeat(np.arange(k), counts)  # the i-th row of the order goes to the part i falls in
+    return _assemble(inter, part, k)
+
+
 def split_temporal(inter: Interactions, ratios: Sequence[float] = (0.8, 0.1, 0.1)) -> Split:
     """One global timeline: the earliest rows to train, then valid, then test, sized by ``ratio_counts``.
 
     Rows with equal timestamps keep their input order, so a cut may fall between rows of the same second.
     """
-    k = len(_normalise(ratios))
-    order = _time_order(inter)
-    counts = ratio_counts(len(inter), ratios)  # (k,)
-    part = np.empty(len(inter), np.int64)
-    part[order] = _parts_from_rank(np.arange(len(inter)), np.broadcast_to(counts, (len(inter), k)))
-    return _assemble(inter, part, k)
+    return cut_order(inter, _time_order(inter), ratios)
 
 
 def split_leave_one_out(inter: Interactions, valid: bool = True) -> Split:

@@ -36,7 +36,7 @@ from fathom.data.features import FeatureConfig, SideFeatures, features_from_prep
 from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData, prepare
 from fathom.data.records import EventTable
-from fathom.data.splits import Shuffle, Split, ratio_counts, row_permutation
+from fathom.data.splits import Shuffle, Split, cut_order, row_permutation
 from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
@@ -63,14 +63,7 @@ def split_global_random(
 
     ``shuffle="torch"`` orders the rows as RecBole 1.2.1 does (:func:`~fathom.data.splits.row_permutation`).
     """
-    order = row_permutation(len(inter), seed, shuffle)
-    counts = ratio_counts(len(inter), ratios)  # (k,)
-    bounds = np.cumsum(counts)
-    parts = [inter.subset(np.sort(order[start:stop])) for start, stop in zip(np.r_[0, bounds[:-1]], bounds,
-                                                                               strict=True)]
-    if len(parts) == 2:
-        parts = [parts[0], inter.subset(np.zeros(len(inter), bool)), parts[1]]
-    return Split(*parts)
+    return cut_order(inter, row_permutation(len(inter), seed, shuffle), ratios)
 
 
 def _ml1m(quick: bool, dataset: Dataset | None = None) -> Dataset:

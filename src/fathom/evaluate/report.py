@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from fathom.evaluate.experiment import ModelResult
+
+_SECONDS = re.compile(r"(^|\s)s(/epoch)?(\s|$)|seconds")  # "s/epoch", "fit s", "RecBole eval s", "seconds"
+
+
+def table_cell(value: Any, column: str = "") -> str:
+    """One table cell: "-" for None; floats by what the column holds: megabytes whole, seconds to three
+    significant figures at most (0.17, 5.80, 23.4, 1714), anything else (metrics) to four decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if column.endswith("MB"):
+            return f"{value:.0f}"
+        if _SECONDS.search(column):
+            return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -19,15 +36,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     for row in rows:
         columns += [c for c in row if c not in columns]
 
-    def cell(v: Any) -> str:
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:.4f}" if abs(v) < 10 else f"{v:.1f}"
-        return str(v)
-
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
+    lines += ["| " + " | ".join(table_cell(r.get(c), c) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
 
 
