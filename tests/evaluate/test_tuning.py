@@ -27,6 +27,8 @@ def test_tune_finds_settings_at_least_as_good_as_a_bad_default_and_replays(tmp_p
     assert again == pytest.approx(result.best_value)
     log = json.loads(path.with_suffix(".trials.json").read_text())
     assert log["model"] == "ease" and len(log["trials"]) == 12
+    # the log says how the search ran: its space (a file load_space reads back) and its seed
+    assert log["seed"] == 3 and parse_space(log["space"]) == space
 
 
 def test_tune_rejects_unknown_settings_and_bad_spaces(tmp_path):

@@ -93,6 +93,8 @@ class TuneResult:
     best_config: Config
     trials: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    space: dict[str, Any] = field(default_factory=dict)  # the search space, as its JSON file would hold it
+    seed: int = 0  # the sampler's seed
 
     def write(self, path: str | Path) -> Path:
         """The best config as JSON (loadable with ``Config.from_file``) and the trial log beside it."""
@@ -100,7 +102,8 @@ class TuneResult:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.best_config.to_json() + "\n")
         log = {"model": self.model, "metric": self.metric, "best_value": self.best_value,
-               "best_settings": self.best_settings, "seconds": round(self.seconds, 1), "trials": self.trials}
+               "best_settings": self.best_settings, "seconds": round(self.seconds, 1), "sampler": "optuna TPE",
+               "seed": self.seed, "space": self.space, "trials": self.trials}
         path.with_suffix(".trials.json").write_text(json.dumps(log, indent=2, default=str) + "\n")
         return path
 
@@ -157,6 +160,7 @@ def search(
     return TuneResult(
         model=model, metric=metric, best_value=float(study.best_value), best_settings=best_settings,
         best_config=cls.Config(**best_settings), trials=records, seconds=time.perf_counter() - start,
+        space={name: dist.model_dump() for name, dist in space.items()}, seed=seed,
     )
 
 
