@@ -88,6 +88,13 @@ def test_tune_writes_a_config_that_train_replays(files, tmp_path, capsys, monkey
     assert json.loads((tmp_path / "run/models/ease/model.json").read_text())["config"]["reg"] == best["reg"]
 
 
+def test_tune_protocol_refuses_data_options(files):
+    with pytest.raises(SystemExit, match="drop --data, --preset"):
+        run_cli("tune", "deepfm", "--protocol", "ml1m-context", "--data", files["events"], "--preset", "default")
+    with pytest.raises(SystemExit, match="tunes fm or deepfm, not ease"):
+        run_cli("tune", "ease", "--protocol", "ml1m-context")
+
+
 def test_inspect_builtin_free_file(files, capsys):
     assert run_cli("inspect", files["events"], *MAP) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -14,7 +14,7 @@ from fathom.runs import PRESETS, parse_settings, preset_for
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", choices=model_names(), help="model to tune")
-    parser.add_argument("--data", default="movielens-100k", help="built-in data set or events file")
+    parser.add_argument("--data", help="built-in data set or events file (default movielens-100k)")
     add_data_arguments(parser)
     parser.add_argument("--preset", choices=sorted(PRESETS), help="cleaning and split settings")
     parser.add_argument("--space", help="search space file (JSON/TOML); default: the model's built-in space")
@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         result = _tune_protocol(args, space)
         out = result.write(args.out or Path("runs/tune") / f"{args.protocol}-{args.model}.json")
     else:
+        args.data = args.data or "movielens-100k"
         prepared = prepare(dataset_from_args(args.data, args), preset_for(args.data, args.preset))
         print(f"tuning {args.model} on {prepared.name}: {len(space)} settings, up to {args.trials} trials / "
               f"{args.budget:.0f} s, validation split only")
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
 def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
     from fathom.evaluate.context import CONTEXT_MODELS, tune_context
 
+    given = [f"--{name}" for name in ("data", "catalog", "users", "map", "default", "preset") if getattr(args, name)]
+    if given:  # the protocol fixes its data, cleaning and split
+        raise SystemExit(f"--protocol {args.protocol} brings its own data and split; drop {', '.join(given)}")
     if args.model not in CONTEXT_MODELS:
         raise SystemExit(f"--protocol {args.protocol} tunes {' or '.join(CONTEXT_MODELS)}, not {args.model}")
     if args.metric not in (None, "auc"):
