@@ -135,6 +135,47 @@ def epoch_stats(history: list[dict[str, Any]]) -> tuple[float | None, int | None
     return float(np.mean(secs)), len(secs)
 
 
+def fit_and_select(
+    spec: ModelSpec,
+    fit: Callable[[dict[str, Any]], Recommender],
+    validate: Callable[[Recommender], dict[str, float]],
+    test: Callable[[Recommender], dict[str, float]],
+    select_on: str = "ndcg@10",
+    grid: Sequence[dict[str, Any]] | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[ModelResult, Recommender]:
+    """Fit every setting of ``grid`` (default ``spec.grid``) with ``fit``, keep the one whose ``validate``
+    metrics are best on ``select_on``, and ``test`` it: its ModelResult (validation and test metrics, fit and
+    eval seconds, epochs, peak memory above the start of its fit, every candidate's validation score) and model."""
+    best: tuple[float, Recommender, dict, float, float] | None = None
+    candidates = []
+    for settings in spec.grid if grid is None else grid:
+        with PeakMemory() as mem:
+            start = time.perf_counter()
+            model = fit(settings)
+            fit_seconds = time.perf_counter() - start
+            valid_metrics = validate(model)
+        score = valid_metrics[select_on]
+        candidates.append({"settings": settings, f"valid {select_on}": round(score, 5)})
+        log(f"  {spec.title} {settings or 'defaults'}: valid {select_on} {score:.4f} (fit {fit_seconds:.1f}s)")
+        if best is None or score > best[0]:
+            best = (score, model, valid_metrics, fit_seconds, mem.peak_mb)
+    if best is None:
+        raise ValueError(f"{spec.title}: the grid of settings is empty")
+    _, model, valid_metrics, fit_seconds, peak = best
+    start = time.perf_counter()
+    test_metrics = test(model)
+    eval_seconds = time.perf_counter() - start
+    history = list(model.meta.get("history", []))
+    per_epoch, epochs = epoch_stats(history)
+    result = ModelResult(
+        label=spec.title, model=spec.model, config=model.config.to_dict(), valid=valid_metrics,
+        test=test_metrics, fit_seconds=fit_seconds, seconds_per_epoch=per_epoch, epochs=epochs,
+        eval_seconds=eval_seconds, peak_memory_mb=peak, history=history, candidates=candidates,
+    )
+    return result, model
+
+
 def run_models(
     specs: Sequence[ModelSpec],
     train: Interactions,
@@ -152,31 +193,14 @@ def run_models(
     train_valid = (train, valid)
     for spec in specs:
         cls = get_model_class(spec.model)
-        best: tuple[float, Recommender, dict, float, float] | None = None
-        candidates = []
-        for settings in spec.grid:
-            with PeakMemory() as mem:
-                start = time.perf_counter()
-                model = cls(**settings).fit(train, valid)
-                fit_seconds = time.perf_counter() - start
-                valid_metrics = evaluate_ranking(model, valid, exclude=(train,), ks=ks, metrics=metrics)
-            score = valid_metrics[select_on]
-            candidates.append({"settings": settings, f"valid {select_on}": round(score, 5)})
-            log(f"  {spec.title} {settings or 'defaults'}: valid {select_on} {score:.4f} (fit {fit_seconds:.1f}s)")
-            if best is None or score > best[0]:
-                best = (score, model, valid_metrics, fit_seconds, mem.peak_mb)
-        assert best is not None
-        _, model, valid_metrics, fit_seconds, peak = best
-        start = time.perf_counter()
-        test_metrics = evaluate_ranking(model, test, exclude=train_valid, ks=ks, metrics=metrics)
-        eval_seconds = time.perf_counter() - start
-        history = list(model.meta.get("history", []))
-        per_epoch, epochs = epoch_stats(history)
-        result = ModelResult(
-            label=spec.title, model=spec.model, config=model.config.to_dict(), valid=valid_metrics,
-            test=test_metrics, fit_seconds=fit_seconds, seconds_per_epoch=per_epoch, epochs=epochs,
-            eval_seconds=eval_seconds, peak_memory_mb=peak, history=history, candidates=candidates,
+        result, model = fit_and_select(
+            spec,
+            fit=lambda settings, cls=cls: cls(**settings).fit(train, valid),
+            validate=lambda m: evaluate_ranking(m, valid, exclude=(train,), ks=ks, metrics=metrics),
+            test=lambda m: evaluate_ranking(m, test, exclude=train_valid, ks=ks, metrics=metrics),
+            select_on=select_on, log=log,
         )
+        test_metrics = result.test
         log(f"{spec.title}: test ndcg@10 {test_metrics.get('ndcg@10', float('nan')):.4f}")
         results.append(result)
         fitted[spec.title] = model

@@ -26,7 +26,6 @@ Run it from the command line: ``python benchmarks/seq.py`` (or ``python -m fatho
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +33,7 @@ from typing import Any, Literal
 from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.splits import Split, split_leave_one_out
-from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, PeakMemory, epoch_stats
+from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, epoch_stats, fit_and_select
 from fathom.evaluate.ranking import evaluate_ranking
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
@@ -133,34 +132,15 @@ def run_seq_protocol(
     train, valid, test = data.train, data.valid, data.test
     results = []
     for spec in specs:
-        best: tuple[float, Recommender, dict, float, float] | None = None
-        candidates = []
-        for settings in spec.grid:
-            settings = _quick_settings(spec.model, settings) if quick else settings
-            with PeakMemory() as mem:
-                start = time.perf_counter()
-                model = get_model_class(spec.model)(**settings).fit(train, valid)
-                fit_seconds = time.perf_counter() - start
-                valid_metrics = evaluate_next_item(model, valid, ks, metrics)
-            score = valid_metrics[select_on]
-            candidates.append({"settings": settings, f"valid {select_on}": round(score, 5)})
-            log(f"  {spec.title} {settings or 'defaults'}: valid {select_on} {score:.4f} (fit {fit_seconds:.1f}s)")
-            if best is None or score > best[0]:
-                best = (score, model, valid_metrics, fit_seconds, mem.peak_mb)
-        assert best is not None
-        _, model, valid_metrics, fit_seconds, peak = best
-        start = time.perf_counter()
-        test_metrics = evaluate_next_item(for_test(model, valid), test, ks, metrics)
-        eval_seconds = time.perf_counter() - start
-        history = list(model.meta.get("history", []))
-        per_epoch, epochs = epoch_stats(history)
-        results.append(
-            ModelResult(
-                label=spec.title, model=spec.model, config=model.config.to_dict(), valid=valid_metrics,
-                test=test_metrics, fit_seconds=fit_seconds, seconds_per_epoch=per_epoch, epochs=epochs,
-                eval_seconds=eval_seconds, peak_memory_mb=peak, history=history, candidates=candidates,
-            )
+        result, model = fit_and_select(
+            spec,
+            fit=lambda settings, spec=spec: get_model_class(spec.model)(**settings).fit(train, valid),
+            validate=lambda m: evaluate_next_item(m, valid, ks, metrics),
+            test=lambda m: evaluate_next_item(for_test(m, valid), test, ks, metrics),
+            select_on=select_on, grid=[_quick_settings(spec.model, s) if quick else s for s in spec.grid], log=log,
         )
+        results.append(result)
+        test_metrics, epochs, per_epoch = result.test, result.epochs, result.seconds_per_epoch
         log(f"{spec.title}: test ndcg@10 {test_metrics.get('ndcg@10', float('nan')):.4f}, "
             f"{epochs} epochs at {per_epoch or 0:.1f} s, best epoch {model.meta.get('best_epoch')}")
     return results
