@@ -93,6 +93,10 @@ def test_tune_protocol_refuses_data_options(files):
         run_cli("tune", "deepfm", "--protocol", "ml1m-context", "--data", files["events"], "--preset", "default")
     with pytest.raises(SystemExit, match="tunes fm or deepfm, not ease"):
         run_cli("tune", "ease", "--protocol", "ml1m-context")
+    with pytest.raises(SystemExit, match="tunes sasrec or gru4rec, not deepfm"):
+        run_cli("tune", "deepfm", "--protocol", "ml1m-seq")
+    with pytest.raises(SystemExit, match="ranking metric such as ndcg@10, not auc"):
+        run_cli("tune", "sasrec", "--protocol", "ml1m-seq", "--metric", "auc")
 
 
 def test_inspect_builtin_free_file(files, capsys):

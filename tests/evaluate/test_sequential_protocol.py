@@ -117,3 +117,36 @@ def test_time_only_needs_saved_results(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--time-only", "2", "--out", str(tmp_path)])
     assert "no saved results" in capsys.readouterr().err
+
+
+def test_tune_seq_starts_from_the_benchmark_config_and_writes_a_spec_the_benchmark_replays(cyclic_walks, tmp_path):
+    from fathom.evaluate.sequential import load_seq_specs, tune_seq, write_seq_config
+    from fathom.evaluate.tuning import parse_space
+
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    start = {**SASREC, "epochs": 8, "patience": 8}
+    (committed / "ml1m_seq_sasrec.json").write_text(json.dumps({"model": "sasrec", "label": "SASRec",
+                                                                 "config": start}))
+    space = parse_space({"lr": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True}})
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = tune_seq("sasrec", space, {"dropout": 0.1}, n_trials=2, timeout_s=None, seed=1,
+                          configs=committed, data=cyclic_walks, log=lambda _: None)
+        assert len(result.trials) == 2 and result.metric == "ndcg@10"
+        assert result.best_value == max(t["ndcg@10"] for t in result.trials)
+        # every trial keeps the committed settings, with --set over them and the searched one over both
+        for t in result.trials:
+            assert t["settings"]["factors"] == SASREC["factors"] and t["settings"]["dropout"] == 0.1
+            assert 1e-3 <= t["settings"]["lr"] <= 3e-2
+        out = tmp_path / "tuned"
+        path = write_seq_config(result, out / "ml1m_seq_sasrec.json")
+        assert path.with_suffix(".trials.json").is_file()
+        specs = load_seq_specs(out)  # the trial log beside the spec is not a model
+        assert [(s.model, s.label) for s in specs] == [("sasrec", "SASRec")]
+        assert specs[0].grid == [result.best_settings]
+        replayed = run_seq_protocol(specs, data=cyclic_walks, log=lambda _: None)[0]
+    finally:
+        torch.set_num_threads(before)
+    assert replayed.valid["ndcg@10"] == pytest.approx(result.best_value)

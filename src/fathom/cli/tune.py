@@ -22,11 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a fixed setting for every trial (repeatable)")
     parser.add_argument("--trials", type=int, default=30, help="most trials (default 30)")
     parser.add_argument("--budget", type=float, default=600, help="time budget in seconds (default 600)")
-    parser.add_argument("--protocol", choices=("ml1m-context",),
-                        help="tune on a benchmark protocol's validation part instead of --data: ml1m-context "
-                             "(fm / deepfm on validation AUC; the written file is what benchmarks/context.py "
-                             "replays from benchmarks/configs/ml1m_context_<model>.json)")
-    parser.add_argument("--metric", help="validation metric to maximise (default ndcg@10; auc with --protocol)")
+    parser.add_argument("--protocol", choices=("ml1m-context", "ml1m-seq"),
+                        help="tune on a benchmark protocol's validation part instead of --data, writing the file "
+                             "that benchmark replays: ml1m-context (fm / deepfm on validation AUC; "
+                             "benchmarks/configs/ml1m_context_<model>.json) or ml1m-seq (sasrec / gru4rec on "
+                             "validation NDCG@10, trials starting from the committed config; "
+                             "benchmarks/configs/ml1m_seq_<model>.json)")
+    parser.add_argument("--metric", help="validation metric to maximise (default ndcg@10; auc with "
+                                         "--protocol ml1m-context)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="best config file (default: runs/tune/<data>-<model>.json)")
 
@@ -35,7 +38,13 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(args.space) if args.space else default_space(args.model)
     if args.protocol is not None:
         result = _tune_protocol(args, space)
-        out = result.write(args.out or Path("runs/tune") / f"{args.protocol}-{args.model}.json")
+        out = Path(args.out or Path("runs/tune") / f"{args.protocol}-{args.model}.json")
+        if args.protocol == "ml1m-seq":
+            from fathom.evaluate.sequential import write_seq_config
+
+            out = write_seq_config(result, out)
+        else:
+            out = result.write(out)
     else:
         args.data = args.data or "movielens-100k"
         prepared = prepare(dataset_from_args(args.data, args), preset_for(args.data, args.preset))
@@ -46,20 +55,42 @@ def run(args: argparse.Namespace) -> int:
         out = result.write(args.out or Path("runs/tune") / f"{Path(args.data).stem}-{args.model}.json")
     print(f"best validation {result.metric} {result.best_value:.4f} after {len(result.trials)} trials:")
     print_metrics({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in result.best_settings.items()})
-    if args.protocol is not None:
+    if args.protocol == "ml1m-context":
         print(f"config written to {out} (the benchmark replays it from <configs>/ml1m_context_{args.model}.json: "
               f"python benchmarks/context.py --only context --configs <configs>)")
+    elif args.protocol == "ml1m-seq":
+        print(f"config written to {out} (the benchmark replays it from <configs>/ml1m_seq_{args.model}.json: "
+              f"python benchmarks/seq.py --only {_seq_label(args.model)} "
+              f"--configs <configs>)")
     else:
         print(f"config written to {out} (replay: fathom train {args.model} --config {out})")
     return 0
 
 
-def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
-    from fathom.evaluate.context import CONTEXT_MODELS, tune_context
+def _seq_label(model: str) -> str:
+    from fathom.evaluate.sequential import SEQ_LABELS
 
+    return SEQ_LABELS.get(model, model)
+
+
+def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
     given = [f"--{name}" for name in ("data", "catalog", "users", "map", "default", "preset") if getattr(args, name)]
     if given:  # the protocol fixes its data, cleaning and split
         raise SystemExit(f"--protocol {args.protocol} brings its own data and split; drop {', '.join(given)}")
+    if args.protocol == "ml1m-seq":
+        from fathom.evaluate.sequential import SEQ_LABELS, tune_seq
+
+        if args.model not in SEQ_LABELS:
+            raise SystemExit(f"--protocol {args.protocol} tunes {' or '.join(SEQ_LABELS)}, not {args.model}")
+        metric = args.metric or "ndcg@10"
+        if metric.split("@")[0] not in ("ndcg", "recall", "mrr", "hit", "precision") or "@" not in metric:
+            raise SystemExit(f"--protocol {args.protocol} maximises a ranking metric such as ndcg@10, not {metric}")
+        print(f"tuning {args.model} on {args.protocol}: {len(space)} settings, up to {args.trials} trials / "
+              f"{args.budget:.0f} s, validation {metric} only (each trial is a whole training run)")
+        return tune_seq(args.model, space, parse_settings(args.set), args.trials, args.budget, args.seed,
+                        metric=metric)
+    from fathom.evaluate.context import CONTEXT_MODELS, tune_context
+
     if args.model not in CONTEXT_MODELS:
         raise SystemExit(f"--protocol {args.protocol} tunes {' or '.join(CONTEXT_MODELS)}, not {args.model}")
     if args.metric not in (None, "auc"):

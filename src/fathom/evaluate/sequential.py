@@ -25,6 +25,7 @@ Run it from the command line: ``python benchmarks/seq.py`` (or ``python -m fatho
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.splits import Split, split_leave_one_out
 from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, epoch_stats, fit_and_select
 from fathom.evaluate.ranking import evaluate_ranking
+from fathom.evaluate.tuning import SearchSpace, TuneResult
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
 
@@ -93,13 +95,65 @@ def for_test(model: Recommender, valid: Interactions) -> Recommender:
     return with_history(valid) if callable(with_history) else model
 
 
+SEQ_LABELS: dict[str, str] = {"sasrec": "SASRec", "gru4rec": "GRU4Rec"}  # table labels by registry name
+
+
 def load_seq_specs(folder: str | Path = CONFIG_DIR) -> list[ModelSpec]:
-    """One ModelSpec per ``ml1m_seq_<model>.json`` in ``folder``: {"model", "label", "config"} -> one candidate."""
+    """One ModelSpec per ``ml1m_seq_<model>.json`` in ``folder``: {"model", "label", "config"} -> one candidate
+    (trial logs beside them, ``*.trials.json``, are skipped)."""
     specs = []
     for path in sorted(Path(folder).glob("ml1m_seq_*.json")):
+        if path.name.endswith(".trials.json"):
+            continue
         spec = json.loads(path.read_text())
         specs.append(ModelSpec(spec["model"], [spec["config"]], label=spec.get("label")))
     return specs
+
+
+def tune_seq(
+    model_name: str,
+    space: SearchSpace | None = None,
+    base: dict[str, Any] | None = None,
+    n_trials: int | None = 30,
+    timeout_s: float | None = 600.0,
+    seed: int = 0,
+    quick: bool = False,
+    configs: str | Path | None = CONFIG_DIR,
+    data: PreparedData | None = None,
+    metric: str = "ndcg@10",
+    log: Callable[[str], None] = print,
+) -> TuneResult:
+    """Optuna search of a sequence model's settings on the protocol's *validation* items (the test items are not
+    touched): each trial fits on the training sequences, with early stopping on validation, and is scored as
+    the benchmark selects (:func:`evaluate_next_item` on ``valid``, nothing excluded). Trials start from the
+    model's benchmark config in ``configs`` (if there is one), with ``base`` over it and the trial's settings over
+    both; :func:`write_seq_config` writes the result where :func:`load_seq_specs` replays it.
+    quick / data: as :func:`run_seq_protocol`."""
+    from fathom.evaluate.tuning import search
+
+    known = {s.model: s.grid[0] for s in load_seq_specs(configs)} if configs is not None else {}
+    fixed = {**known.get(model_name, {}), **(base or {})}
+    fixed = _quick_settings(model_name, fixed) if quick else fixed
+    cls = get_model_class(model_name)
+    name, k = metric.split("@")
+    load = functools.cache(lambda: data if data is not None else prepare_ml1m_seq(quick))  # at the first trial
+
+    def evaluate(settings: dict[str, Any]) -> float:
+        prepared = load()
+        model = cls(**settings).fit(prepared.train, prepared.valid)
+        return evaluate_next_item(model, prepared.valid, ks=(int(k),), metrics=(name,))[metric]
+
+    return search(model_name, evaluate, space, fixed, n_trials, timeout_s, metric, seed, log)
+
+
+def write_seq_config(result: TuneResult, path: str | Path) -> Path:
+    """A tuned sequence model as the benchmark's spec file ({"model", "label", "config"}; the config is the
+    trial's settings over the fixed ones), with the trial log beside it (``.trials.json``)."""
+    path = result.write(path)
+    spec = {"model": result.model, "label": SEQ_LABELS.get(result.model, result.model),
+            "config": result.best_settings}
+    path.write_text(json.dumps(spec, indent=2, default=str) + "\n")
+    return path
 
 
 def _quick_settings(model: str, settings: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,11 @@ DEFAULT_SPACES: dict[str, dict[str, Any]] = {
     "fm": {"lr": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True},
            "reg": {"type": "float", "low": 1e-8, "high": 1e-2, "log": True},
            "batch_size": {"type": "categorical", "choices": [1024, 2048, 4096]}},
+    # the sequence models (``fathom tune sasrec --protocol ml1m-seq``; a trial is a whole training run)
+    "sasrec": {"lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
+               "dropout": {"type": "float", "low": 0.0, "high": 0.3}},
+    "gru4rec": {"lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
+                "dropout": {"type": "float", "low": 0.0, "high": 0.3}},
     "deepfm": {"lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
                "dropout": {"type": "float", "low": 0.0, "high": 0.5},
                "reg": {"type": "float", "low": 1e-8, "high": 1e-2, "log": True},
