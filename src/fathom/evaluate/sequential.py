@@ -36,7 +36,7 @@ from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.splits import Split, split_leave_one_out
 from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, epoch_stats, fit_and_select
 from fathom.evaluate.ranking import evaluate_ranking
-from fathom.evaluate.tuning import SearchSpace, TuneResult
+from fathom.evaluate.tuning import SearchSpace, TuneResult, search
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
 
@@ -129,8 +129,6 @@ def tune_seq(
     model's benchmark config in ``configs`` (if there is one), with ``base`` over it and the trial's settings over
     both; :func:`write_seq_config` writes the result where :func:`load_seq_specs` replays it.
     quick / data: as :func:`run_seq_protocol`."""
-    from fathom.evaluate.tuning import search
-
     known = {s.model: s.grid[0] for s in load_seq_specs(configs)} if configs is not None else {}
     fixed = {**known.get(model_name, {}), **(base or {})}
     fixed = _quick_settings(model_name, fixed) if quick else fixed
