@@ -190,6 +190,26 @@ def test_contrastive_views_add_their_term_and_still_learn_the_cycle(model_cls):
     assert total > base  # InfoNCE is positive
 
 
+@pytest.mark.parametrize("model_cls", [SASRec, GRU4Rec])
+def test_bfloat16_training_learns_the_cycle_and_keeps_the_loss_close_to_float32(model_cls):
+    train, answer = cycle_data()
+    size = {"n_blocks": 1, "n_heads": 1, "ffn_size": 16} if model_cls is SASRec else {"hidden_size": 16}
+    common = dict(epochs=40, max_len=6, factors=16, dropout=0.0, lr=2e-2, batch_size=32, patience=None,
+                  progress=False, windows="all", seed=0, **size)
+    model = model_cls(precision="bfloat16", **common).fit(train)
+    assert next(model.net.parameters()).dtype == torch.float32  # the weights stay float32
+    top = model.recommend(np.arange(train.n_users), k=1)[0][:, 0]
+    assert (top == answer).mean() >= 0.9
+    # same weights, same batch: the bfloat16 forward pass moves the loss by well under 1%, and only through it
+    seqs = Sequences.from_interactions(train)
+    low = SequenceObjective(model.net, seqs, train.n_items, model.config)
+    full = SequenceObjective(model.net, seqs, train.n_items, model.config.model_copy(update={"precision": "float32"}))
+    batch = next(iter(low.batches(np.random.default_rng(0), 32)))
+    a, b = low.loss(batch), full.loss(batch)
+    assert a.dtype == b.dtype == torch.float32
+    assert a.item() != b.item() and a.item() == pytest.approx(b.item(), rel=1e-2)
+
+
 # -- the history contract --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cycle_model():

@@ -41,6 +41,7 @@ PAD = 0
 SeqLoss = Literal["softmax", "sampled_softmax", "bpr", "bce"]
 NegativeSampling = Literal["uniform", "popularity", "in_batch"]
 TrainWindows = Literal["last", "random", "all"]
+Precision = Literal["float32", "bfloat16"]
 
 
 def chronological_order(inter: Interactions) -> np.ndarray:
@@ -273,6 +274,10 @@ class SequenceConfig(TorchConfig):
         False, description="validation drops history items from the ranking (False: repeats allowed, as RecBole)"
     )
     init_std: float = Field(0.02, gt=0, description="std of the normal initial embeddings and weights")
+    precision: Precision = Field(
+        "float32", description="bfloat16: training runs the network under autocast (its matrix products in "
+        "bfloat16; weights, optimiser and loss stay float32); scoring is always float32"
+    )
     batch_size: int = 128
     epochs: int = 200
     patience: int | None = 10
@@ -341,7 +346,9 @@ class SequenceObjective(Objective):
         inputs, targets, negatives = batch  # (B, L), (B, L), (k,) or None
         c = self.config
         tail = c.stride if c.windows == "all" and c.stride is not None else None  # earlier targets are all -1
-        hidden = self.net(inputs, tail)  # (B, T, d), T = tail or L
+        with torch.autocast(inputs.device.type, torch.bfloat16, enabled=c.precision == "bfloat16"):
+            hidden = self.net(inputs, tail)  # (B, T, d), T = tail or L
+        hidden = hidden.float()
         targets = targets[:, -hidden.shape[1] :]  # (B, T)
         keep = targets >= 0  # (B, T)
         h, t = hidden[keep], targets[keep]  # (P, d), (P,)
@@ -353,7 +360,9 @@ class SequenceObjective(Objective):
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
         value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
-            other = self.net(inputs, 1)[:, -1]  # (B, d)
+            with torch.autocast(inputs.device.type, torch.bfloat16, enabled=c.precision == "bfloat16"):
+                other = self.net(inputs, 1)[:, -1]  # (B, d)
+            other = other.float()
             value = value + c.contrastive * view_contrastive_loss(
                 hidden[:, -1], other, targets[:, -1], c.contrastive_temperature
             )
