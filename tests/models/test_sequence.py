@@ -124,6 +124,31 @@ def test_chunked_full_softmax_has_the_value_and_gradients_of_cross_entropy():
     torch.testing.assert_close(got[1], table.grad)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # float64 takes the unchunked path
+def test_label_smoothing_matches_cross_entropy_in_value_and_gradients(dtype):
+    g = torch.Generator().manual_seed(2)
+    hidden = torch.randn(23, 6, generator=g, dtype=dtype, requires_grad=True)
+    table = torch.randn(9, 6, generator=g, dtype=dtype, requires_grad=True)
+    targets = torch.randint(0, 9, (23,), generator=g)
+    loss = next_item_loss(hidden, targets, table, "softmax", label_smoothing=0.2)
+    loss.backward()
+    got = hidden.grad.clone(), table.grad.clone()
+    hidden.grad = table.grad = None
+    reference = F.cross_entropy(hidden @ table.T, targets, label_smoothing=0.2)
+    reference.backward()
+    torch.testing.assert_close(loss, reference)
+    torch.testing.assert_close(got[0], hidden.grad)
+    torch.testing.assert_close(got[1], table.grad)
+    with torch.no_grad():
+        assert not torch.allclose(reference, F.cross_entropy(hidden @ table.T, targets))  # smoothing changed it
+
+
+def test_label_smoothing_needs_the_full_softmax():
+    with pytest.raises(ValueError, match="label_smoothing"):
+        SASRec(loss="bpr", label_smoothing=0.1)
+    assert SASRec(label_smoothing=0.1).config.label_smoothing == 0.1
+
+
 def test_bpr_and_bce_known_values():
     hidden = torch.tensor([[1.0, 0.0]])
     table = torch.tensor([[2.0, 0.0], [0.5, 0.0], [-1.0, 0.0]])  # logits 2, 0.5, -1
@@ -156,6 +181,7 @@ def cycle_data(n_items: int = 12, n_users: int = 24, length: int = 10, seed: int
         {"loss": "sampled_softmax", "negatives": "popularity", "n_neg": 32},
         {"loss": "bpr", "negatives": "in_batch"},
         {"loss": "bce", "negatives": "uniform", "n_neg": 32},
+        {"loss": "softmax", "label_smoothing": 0.1, "ema": 0.9},
     ],
 )
 def test_every_loss_option_learns_the_cycle(settings):

@@ -286,3 +286,54 @@ def test_view_contrastive_loss_matches_a_loop_and_skips_same_label_negatives():
     base = torch.eye(4) * 5
     assert view_contrastive_loss(base, base).item() < 0.01
     assert view_contrastive_loss(base, base.flip(0)).item() > 5
+
+
+# -- weight averaging --------------------------------------------------------------------------------------
+class Recorded(Quadratic):
+    """Quadratic that records the weights each step starts from (= the weights after the previous step)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def loss(self, batch) -> torch.Tensor:
+        if self.net.training:
+            self.seen.append(self.weight)
+        return super().loss(batch)
+
+
+def test_ema_leaves_training_alone_and_ends_on_the_hand_computed_average():
+    plain, averaged = Recorded(), Recorded()
+    plain_history = Trainer(config(epochs=3)).fit(plain)
+    averaged_history = Trainer(config(epochs=3, ema=0.9)).fit(averaged)
+    assert [r["loss"] for r in averaged_history] == [r["loss"] for r in plain_history]  # same trajectory
+    torch.testing.assert_close(torch.stack(averaged.seen), torch.stack(plain.seen))
+    # the trained weights after every step: the start of each next step, then the final trained weights
+    trained = plain.seen[1:] + [plain.weight]
+    shadow = plain.seen[0].clone()  # the initial weights
+    for n, weights in enumerate(trained, start=1):
+        decay = min(0.9, (1 + n) / (10 + n))
+        shadow = decay * shadow + (1 - decay) * weights
+    torch.testing.assert_close(averaged.weight, shadow)
+    assert not torch.allclose(averaged.weight, plain.weight)
+
+
+def test_ema_validates_and_restores_the_averaged_weights_and_training_resumes_from_the_trained_ones():
+    model = Recorded()
+    validated: list[torch.Tensor] = []
+    scores = iter([0.1, 0.5, 0.2, 0.3])
+
+    def validate():
+        validated.append(model.weight)
+        return {"ndcg@10": next(scores)}
+
+    trainer = Trainer(config(epochs=4, ema=0.8, patience=None))
+    trainer.fit(model, validate)
+    plain = Recorded()
+    Trainer(config(epochs=4, patience=None)).fit(plain, lambda: {"ndcg@10": 0.0})
+    # every step starts from the trained weights, as without an average, not from the average just validated
+    torch.testing.assert_close(torch.stack(model.seen), torch.stack(plain.seen))
+    steps = len(model.seen) // 4  # batches per epoch
+    assert all(not torch.allclose(model.seen[e * steps], validated[e - 1]) for e in range(1, 4))
+    assert trainer.best_epoch == 2
+    torch.testing.assert_close(model.weight, validated[1])

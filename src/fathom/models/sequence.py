@@ -200,12 +200,20 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
 
 
 def full_softmax_loss(
-    hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, chunk: int = 256
+    hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, chunk: int = 256, label_smoothing: float = 0.0
 ) -> torch.Tensor:
-    """Mean cross-entropy over the whole catalogue: hidden (P, d), targets (P,) int64, table (n, d)."""
+    """Mean cross-entropy over the whole catalogue: hidden (P, d), targets (P,) int64, table (n, d).
+
+    ``label_smoothing`` = e puts 1 - e of the target mass on the true item and e uniformly on every item (as
+    ``F.cross_entropy``): the loss is CE + e * (z_target - mean_j z_j), with the mean logit <hidden, mean(table)>.
+    """
     if hidden.dtype != torch.float32 or table.dtype != torch.float32:
-        return F.cross_entropy(hidden @ table.T, targets)
-    return _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk)
+        return F.cross_entropy(hidden @ table.T, targets, label_smoothing=label_smoothing)
+    value = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk)
+    if label_smoothing > 0:
+        spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
+        value = value + label_smoothing * spread
+    return value
 
 
 def next_item_loss(
@@ -215,6 +223,7 @@ def next_item_loss(
     loss: SeqLoss = "softmax",
     negatives: torch.Tensor | None = None,
     log_q: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
 ) -> torch.Tensor:
     """Mean next-item loss of ``P`` positions.
 
@@ -223,13 +232,14 @@ def next_item_loss(
     ``loss == "softmax"``; a negative equal to a position's target is ignored for that position. log_q: (n,) log
     sampling probabilities, subtracted from the logits of sampled softmax (logQ correction).
 
-    - ``softmax``: cross-entropy over the whole catalogue;
+    - ``softmax``: cross-entropy over the whole catalogue (with ``label_smoothing``, see
+      :func:`full_softmax_loss`);
     - ``sampled_softmax``: cross-entropy over the target and the ``k`` negatives;
     - ``bpr``: mean of -log sigmoid(pos - neg) over (position, negative) pairs;
     - ``bce``: per position -log sigmoid(pos) plus the mean of -log(1 - sigmoid(neg)) over its negatives.
     """
     if loss == "softmax":
-        return full_softmax_loss(hidden, targets, table)
+        return full_softmax_loss(hidden, targets, table, label_smoothing=label_smoothing)
     if negatives is None:
         raise ValueError(f"loss {loss!r} needs negatives")
     pos = (hidden * table[targets]).sum(-1)  # (P,)
@@ -270,6 +280,9 @@ class SequenceConfig(TorchConfig):
         "state (DuoRec's unsupervised augmentation; 0: off; needs dropout > 0 to differ)"
     )
     contrastive_temperature: float = Field(1.0, gt=0, description="temperature of the contrastive term")
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="loss='softmax': this share of each target's mass spread over every item"
+    )
     exclude_seen: bool = Field(
         False, description="validation drops history items from the ranking (False: repeats allowed, as RecBole)"
     )
@@ -283,9 +296,11 @@ class SequenceConfig(TorchConfig):
     patience: int | None = 10
 
     @model_validator(mode="after")
-    def _stride_within_window(self) -> Self:
+    def _consistent(self) -> Self:
         if self.stride is not None and self.stride > self.max_len:
             raise ValueError(f"stride ({self.stride}) cannot exceed max_len ({self.max_len})")
+        if self.label_smoothing > 0 and self.loss != "softmax":
+            raise ValueError(f"label_smoothing applies to loss='softmax' only, not {self.loss!r}")
         return self
 
 
@@ -358,7 +373,7 @@ class SequenceObjective(Objective):
                 negatives = torch.unique(t)  # (k,) the batch's targets, drawn roughly by popularity
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
-        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q)
+        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
             with torch.autocast(inputs.device.type, torch.bfloat16, enabled=c.precision == "bfloat16"):
                 other = self.net(inputs, 1)[:, -1]  # (B, d)

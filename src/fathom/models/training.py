@@ -3,7 +3,7 @@
 Models and the loop are kept apart: a model hands the :class:`Trainer` something :class:`Trainable` (it knows
 its own batches and its loss), and the trainer owns everything else: epochs, the optimiser, seeding, progress,
 the per-epoch history, validation, learning-rate decay when validation stalls, early stopping, keeping and
-restoring the best weights.
+restoring the best weights, and optionally a moving average of the weights (``ema``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -48,6 +49,11 @@ class TrainConfig(Config):
     )
     lr_decay_patience: int = Field(3, ge=1, description="validations without improvement before each decay")
     min_lr: float = Field(0.0, ge=0, description="the learning rate never decays below this")
+    ema: float | None = Field(
+        None, gt=0, lt=1, description="keep an exponential moving average of the weights with this decay per step "
+        "(warmed up as min(ema, (1 + n) / (10 + n)) after n steps); validation, the best epoch and the final "
+        "model use the averaged weights; None: the weights as trained"
+    )
     eval_every: int = Field(1, ge=1, description="validate every this many epochs (and after the last one)")
     monitor: str = Field("ndcg@10", description="validation metric to maximise, as 'metric@k'")
     seed: int = 0
@@ -135,6 +141,36 @@ def seed_everything(seed: int) -> np.random.Generator:
 Validate = Callable[[], dict[str, float]]
 
 
+class WeightAverage:
+    """An exponential moving average of a model's float parameters, updated after every optimiser step.
+
+    ``swapped()`` puts the averaged weights into the model for the duration of a ``with`` block (to validate or
+    to copy them) and restores the trained weights afterwards, so training carries on from where it was.
+    """
+
+    def __init__(self, params: Iterable[nn.Parameter], decay: float) -> None:
+        self.params = [p for p in params if p.requires_grad and p.dtype.is_floating_point]
+        self.shadow = [p.detach().clone() for p in self.params]
+        self.decay, self.steps = decay, 0
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.steps += 1
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - decay)
+
+    @contextmanager
+    def swapped(self) -> Iterator[None]:
+        with torch.no_grad():
+            trained = [p.detach().clone() for p in self.params]
+            torch._foreach_copy_([p.data for p in self.params], self.shadow)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_([p.data for p in self.params], trained)
+
+
 class Trainer:
     """Runs ``config.epochs`` epochs of mini-batch training over a :class:`Trainable`.
 
@@ -158,6 +194,7 @@ class Trainer:
         cfg = self.config
         rng = seed_everything(cfg.seed)
         optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
+        average = WeightAverage(model.parameters(), cfg.ema) if cfg.ema is not None else None
         self.history, self.best_epoch, self.best_score, self.stopped_early = [], None, None, False
         best_state: dict[str, torch.Tensor] | None = None
         stale = 0
@@ -176,6 +213,8 @@ class Trainer:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
+                    if average is not None:
+                        average.update()
                     total += float(loss.detach())
                     steps += 1
                 mean_loss = total / max(steps, 1)
@@ -186,16 +225,20 @@ class Trainer:
                     record["lr"] = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
                 if validate is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
                     model.train(False)
-                    with torch.no_grad():
+                    with average.swapped() if average is not None else nullcontext(), torch.no_grad():
                         metrics = validate()
-                    if cfg.monitor not in metrics:
-                        raise KeyError(f"validation returned {sorted(metrics)}, not the monitored {cfg.monitor!r}")
+                        if cfg.monitor not in metrics:
+                            raise KeyError(
+                                f"validation returned {sorted(metrics)}, not the monitored {cfg.monitor!r}"
+                            )
+                        score = float(metrics[cfg.monitor])
+                        improved = self.best_score is None or score > self.best_score
+                        if improved:  # the weights validated: the averaged ones when there is an average
+                            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                     record.update({name: float(value) for name, value in metrics.items()})
                     record["eval_seconds"] = time.perf_counter() - start - record["seconds"]
-                    score = float(metrics[cfg.monitor])
-                    if self.best_score is None or score > self.best_score:
+                    if improved:
                         self.best_score, self.best_epoch, stale = score, epoch, 0
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                     else:
                         stale += 1
                         if cfg.lr_decay is not None and stale % cfg.lr_decay_patience == 0:
@@ -225,5 +268,8 @@ class Trainer:
             model.load_state_dict(best_state)
         else:
             self.best_epoch = len(self.history)
+            if average is not None:
+                with torch.no_grad():
+                    torch._foreach_copy_([p.data for p in average.params], average.shadow)
         model.train(False)
         return self.history
