@@ -357,13 +357,16 @@ class SequenceObjective(Objective):
                 negatives = torch.from_numpy(rng.choice(self.n_items, c.n_neg, p=self.popularity))
             yield inputs_t[start : start + batch_size], targets_t[start : start + batch_size], negatives
 
+    def _forward(self, inputs: torch.Tensor, tail: int | None) -> torch.Tensor:
+        """The network's float32 states, computed under bfloat16 autocast when ``precision`` asks for it."""
+        with torch.autocast(inputs.device.type, torch.bfloat16, enabled=self.config.precision == "bfloat16"):
+            return self.net(inputs, tail).float()
+
     def loss(self, batch: tuple) -> torch.Tensor:
         inputs, targets, negatives = batch  # (B, L), (B, L), (k,) or None
         c = self.config
         tail = c.stride if c.windows == "all" and c.stride is not None else None  # earlier targets are all -1
-        with torch.autocast(inputs.device.type, torch.bfloat16, enabled=c.precision == "bfloat16"):
-            hidden = self.net(inputs, tail)  # (B, T, d), T = tail or L
-        hidden = hidden.float()
+        hidden = self._forward(inputs, tail)  # (B, T, d), T = tail or L
         targets = targets[:, -hidden.shape[1] :]  # (B, T)
         keep = targets >= 0  # (B, T)
         h, t = hidden[keep], targets[keep]  # (P, d), (P,)
@@ -375,9 +378,7 @@ class SequenceObjective(Objective):
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
         value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
-            with torch.autocast(inputs.device.type, torch.bfloat16, enabled=c.precision == "bfloat16"):
-                other = self.net(inputs, 1)[:, -1]  # (B, d)
-            other = other.float()
+            other = self._forward(inputs, 1)[:, -1]  # (B, d)
             value = value + c.contrastive * view_contrastive_loss(
                 hidden[:, -1], other, targets[:, -1], c.contrastive_temperature
             )

@@ -149,26 +149,31 @@ class WeightAverage:
     """
 
     def __init__(self, params: Iterable[nn.Parameter], decay: float) -> None:
-        self.params = [p for p in params if p.requires_grad and p.dtype.is_floating_point]
-        self.shadow = [p.detach().clone() for p in self.params]
+        # views sharing the parameters' storage: they follow the optimiser's in-place updates
+        self.live = [p.detach() for p in params if p.requires_grad and p.dtype.is_floating_point]
+        self.shadow = [p.clone() for p in self.live]
         self.decay, self.steps = decay, 0
 
     @torch.no_grad()
     def update(self) -> None:
         self.steps += 1
         decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
-        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - decay)
+        torch._foreach_lerp_(self.shadow, self.live, 1.0 - decay)
+
+    @torch.no_grad()
+    def load(self) -> None:
+        """Overwrite the model's weights with the averaged ones."""
+        torch._foreach_copy_(self.live, self.shadow)
 
     @contextmanager
     def swapped(self) -> Iterator[None]:
-        with torch.no_grad():
-            trained = [p.detach().clone() for p in self.params]
-            torch._foreach_copy_([p.data for p in self.params], self.shadow)
+        trained = [p.clone() for p in self.live]
+        self.load()
         try:
             yield
         finally:
             with torch.no_grad():
-                torch._foreach_copy_([p.data for p in self.params], trained)
+                torch._foreach_copy_(self.live, trained)
 
 
 class Trainer:
@@ -269,7 +274,6 @@ class Trainer:
         else:
             self.best_epoch = len(self.history)
             if average is not None:
-                with torch.no_grad():
-                    torch._foreach_copy_([p.data for p in average.params], average.shadow)
+                average.load()
         model.train(False)
         return self.history
