@@ -66,3 +66,32 @@ def test_cli_tune_protocol_refuses_models_and_metrics_it_cannot_tune(capsys):
         cli(["tune", "ease", "--protocol", "ml1m-context"])
     with pytest.raises(SystemExit, match="validation auc, not ndcg@10"):
         cli(["tune", "deepfm", "--protocol", "ml1m-context", "--metric", "ndcg@10"])
+
+
+def test_cli_tune_quick_runs_each_protocol_on_a_sample_and_writes_the_file_its_benchmark_replays(tmp_path, capsys):
+    from fathom.cli.main import main as cli
+    from fathom.evaluate.sequential import load_seq_specs
+
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"lr": {"type": "float", "low": 1e-3, "high": 3e-3, "log": True}}))
+    fm = tmp_path / "ml1m_context_fm.json"
+    assert cli(["tune", "fm", "--protocol", "ml1m-context", "--quick", "--trials", "1", "--space", str(space),
+                "--out", str(fm)]) == 0
+    assert "best validation auc" in capsys.readouterr().out
+    assert json.loads(fm.read_text())["epochs"] == 3  # the quick run's few epochs
+    gru = tmp_path / "ml1m_seq_gru4rec.json"
+    assert cli(["tune", "gru4rec", "--protocol", "ml1m-seq", "--quick", "--trials", "1", "--space", str(space),
+                "--set", "factors=16", "--set", "hidden_size=16", "--out", str(gru)]) == 0
+    out = capsys.readouterr().out
+    assert "best validation ndcg@10" in out and "after 1 trials" in out
+    (spec,) = load_seq_specs(tmp_path)
+    trials = json.loads(gru.with_suffix(".trials.json").read_text())
+    assert spec.model == "gru4rec" and spec.grid[0]["epochs"] == 2 and spec.grid[0]["factors"] == 16
+    assert 0 < trials["best_value"] < 1 and set(trials["space"]) == {"lr"}
+
+
+def test_cli_tune_quick_needs_a_protocol():
+    from fathom.cli.main import main as cli
+
+    with pytest.raises(SystemExit, match="give --protocol"):
+        cli(["tune", "ease", "--quick"])

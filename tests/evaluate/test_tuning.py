@@ -6,8 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from fathom.evaluate.ranking import evaluate_ranking
-from fathom.evaluate.tuning import load_space, parse_space, tune
+from fathom.evaluate.tuning import DEFAULT_SPACES, default_space, load_space, parse_space, tune
 from fathom.models.ease import EASE, EASEConfig
+from fathom.models.registry import get_model_class
 from tests.models.conformance import block_data
 
 
@@ -41,3 +42,14 @@ def test_tune_rejects_unknown_settings_and_bad_spaces(tmp_path):
     bad.write_text('[reg]\ntype = "gaussian"\nlow = 1\nhigh = 2\n')
     with pytest.raises(ValidationError):
         load_space(bad)
+
+
+@pytest.mark.parametrize("model", sorted(DEFAULT_SPACES))
+def test_every_default_space_names_settings_of_its_model_and_both_ends_are_valid(model):
+    fields = get_model_class(model).Config
+    space = default_space(model)
+    for name, dist in space.items():
+        assert name in fields.model_fields, f"{model}: {name}"
+        ends = dist.choices if hasattr(dist, "choices") else [dist.low, dist.high]
+        for value in ends:
+            fields(**{name: value})  # raises if the model refuses either end of the range

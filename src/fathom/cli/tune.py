@@ -30,12 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "benchmarks/configs/ml1m_seq_<model>.json)")
     parser.add_argument("--metric", help="validation metric to maximise (default ndcg@10; auc with "
                                          "--protocol ml1m-context)")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --protocol: a smoke run on a sample of the users with few epochs "
+                             "(checks a search space; not a config to commit)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="best config file (default: runs/tune/<data>-<model>.json)")
 
 
 def run(args: argparse.Namespace) -> int:
     space = load_space(args.space) if args.space else default_space(args.model)
+    if args.quick and args.protocol is None:
+        raise SystemExit("--quick samples a benchmark protocol's data; give --protocol ml1m-context or ml1m-seq")
     if args.protocol is not None:
         result = _tune_protocol(args, space)
         out = Path(args.out or Path("runs/tune") / f"{args.protocol}-{args.model}.json")
@@ -88,7 +93,7 @@ def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
         print(f"tuning {args.model} on {args.protocol}: {len(space)} settings, up to {args.trials} trials / "
               f"{args.budget:.0f} s, validation {metric} only (each trial is a whole training run)")
         return tune_seq(args.model, space, parse_settings(args.set), args.trials, args.budget, args.seed,
-                        metric=metric)
+                        quick=args.quick, metric=metric)
     from fathom.evaluate.context import CONTEXT_MODELS, tune_context
 
     if args.model not in CONTEXT_MODELS:
@@ -97,4 +102,5 @@ def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
         raise SystemExit(f"--protocol {args.protocol} maximises validation auc, not {args.metric}")
     print(f"tuning {args.model} on {args.protocol}: {len(space)} settings, up to {args.trials} trials / "
           f"{args.budget:.0f} s, validation AUC only")
-    return tune_context(args.model, space, parse_settings(args.set), args.trials, args.budget, args.seed)
+    return tune_context(args.model, space, parse_settings(args.set), args.trials, args.budget, args.seed,
+                        quick=args.quick)
