@@ -46,10 +46,9 @@ def test_tune_rejects_unknown_settings_and_bad_spaces(tmp_path):
 
 @pytest.mark.parametrize("model", sorted(DEFAULT_SPACES))
 def test_every_default_space_names_settings_of_its_model_and_both_ends_are_valid(model):
-    fields = get_model_class(model).Config
-    space = default_space(model)
-    for name, dist in space.items():
-        assert name in fields.model_fields, f"{model}: {name}"
+    config_class = get_model_class(model).Config
+    for name, dist in default_space(model).items():
+        assert name in config_class.model_fields, f"{model}: {name}"
         ends = dist.choices if hasattr(dist, "choices") else [dist.low, dist.high]
         for value in ends:
-            fields(**{name: value})  # raises if the model refuses either end of the range
+            config_class(**{name: value})  # raises if the model refuses either end of the range
