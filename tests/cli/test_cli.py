@@ -220,3 +220,15 @@ def test_benchmark_dispatches_every_protocol_with_its_options(monkeypatch, tmp_p
     assert exact[:2] == ["--out", str(tmp_path / "ml1m-seq-exact-time")] and "exact" in exact
     assert ctx[-4:] == ["--only", "context", "--only", "imbalance"] and "--quick" not in ctx
     assert name == "ml1m-general" and general["out_dir"] == tmp_path / "ml1m-general" and general["spread"] is False
+
+
+def test_tune_show_space_prints_a_space_file_that_tune_reads_back(tmp_path, capsys):
+    from fathom.evaluate.tuning import default_space, load_space
+
+    assert run_cli("tune", "sasrec", "--show-space") == 0
+    path = tmp_path / "space.json"
+    path.write_text(capsys.readouterr().out)
+    assert load_space(path) == default_space("sasrec")
+    assert {"lr", "dropout", "n_blocks", "label_smoothing"} <= set(json.loads(path.read_text()))
+    with pytest.raises(SystemExit, match="no default search space for 'pop'"):
+        run_cli("tune", "pop", "--show-space")

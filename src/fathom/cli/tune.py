@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from fathom.cli._common import add_data_arguments, dataset_from_args, print_metrics
@@ -18,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     parser.add_argument("--preset", choices=sorted(PRESETS), help="cleaning and split settings")
     parser.add_argument("--space", help="search space file (JSON/TOML); default: the model's built-in space")
+    parser.add_argument("--show-space", action="store_true",
+                        help="print the search space (the built-in one, or --space's) as JSON and exit; save it "
+                             "to a file, edit it and pass it back with --space")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a fixed setting for every trial (repeatable)")
     parser.add_argument("--trials", type=int, default=30, help="most trials (default 30)")
@@ -38,7 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = load_space(args.space) if args.space else default_space(args.model)
+    try:
+        space = load_space(args.space) if args.space else default_space(args.model)
+    except KeyError as exc:
+        raise SystemExit(exc.args[0]) from None
+    if args.show_space:
+        print(json.dumps({name: dist.model_dump(exclude_none=True) for name, dist in space.items()}, indent=2))
+        return 0
     if args.quick and args.protocol is None:
         raise SystemExit("--quick samples a benchmark protocol's data; give --protocol ml1m-context or ml1m-seq")
     if args.protocol is not None:
