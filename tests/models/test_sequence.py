@@ -143,6 +143,35 @@ def test_label_smoothing_matches_cross_entropy_in_value_and_gradients(dtype):
         assert not torch.allclose(reference, F.cross_entropy(hidden @ table.T, targets))  # smoothing changed it
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_bfloat16_softmax_products_stay_close_to_float32_in_value_and_gradients(label_smoothing):
+    g = torch.Generator().manual_seed(4)
+    hidden = (torch.randn(300, 32, generator=g) * 2).requires_grad_()  # 300 rows: two chunks, the last partial
+    table = (torch.randn(500, 32, generator=g) * 0.5).requires_grad_()
+    targets = torch.randint(0, 500, (300,), generator=g)
+    grads = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        loss = full_softmax_loss(hidden, targets, table, label_smoothing=label_smoothing, compute_dtype=dtype)
+        loss.backward()
+        grads[dtype] = loss.detach(), hidden.grad.clone(), table.grad.clone()
+        assert hidden.grad.dtype == table.grad.dtype == torch.float32
+        hidden.grad = table.grad = None
+    (v32, h32, t32), (v16, h16, t16) = grads[torch.float32], grads[torch.bfloat16]
+    assert v16.item() != v32.item() and v16.item() == pytest.approx(v32.item(), rel=5e-3)  # logits of a few units
+    for low, full in ((h16, h32), (t16, t32)):  # each gradient within ~2% of its size, pointing the same way
+        assert (low - full).norm() < 0.02 * full.norm()
+        assert F.cosine_similarity(low.ravel(), full.ravel(), dim=0) > 0.999
+
+
+def test_bfloat16_softmax_trains_a_sasrec_and_needs_the_full_softmax():
+    train, answer = cycle_data()
+    model = SASRec(softmax_precision="bfloat16", **_tiny(SASRec, dropout=0.0)).fit(train)
+    top = model.recommend(np.arange(train.n_users), k=1)[0][:, 0]
+    assert (top == answer).mean() >= 0.9
+    with pytest.raises(ValueError, match="softmax_precision applies to loss='softmax' only, not 'bpr'"):
+        SASRec(loss="bpr", softmax_precision="bfloat16")
+
+
 def test_label_smoothing_needs_the_full_softmax():
     with pytest.raises(ValueError, match="label_smoothing"):
         SASRec(loss="bpr", label_smoothing=0.1)

@@ -109,3 +109,68 @@ def view_contrastive_loss(
         excluded = both[:, None] == both[None, :]  # (2B, 2B) self, own positive and same-label examples
     excluded[rows, positive] = False
     return F.cross_entropy(sim.masked_fill(excluded, float("-inf")), positive)
+
+
+class _ChunkedSoftmaxCE(torch.autograd.Function):
+    """Mean cross-entropy of (P, d) states against all n items, (P, n) logits computed ``chunk`` rows at a time.
+
+    Only the (P,) log-partition is kept between forward and backward; the backward pass recomputes each chunk's
+    logits (one extra matmul) instead of storing (P, n) logits and their softmax. Same value and gradients as
+    ``F.cross_entropy(hidden @ table.T, targets)``, about twice as fast on a CPU and with a small footprint.
+    With ``dtype`` bfloat16 the three matrix products (logits, the gradients of hidden and table) take bfloat16
+    inputs; the log-sum-exp, the softmax and the gradient sums stay float32.
+    """
+
+    @staticmethod
+    def forward(ctx, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, chunk: int,
+                dtype: torch.dtype) -> torch.Tensor:
+        low = dtype != torch.float32
+        h_c, t_c = (hidden.to(dtype), table.to(dtype)) if low else (hidden, table)
+        lse = torch.cat([torch.logsumexp((h @ t_c.T).float(), dim=1) for h in h_c.split(chunk)])  # (P,)
+        ctx.save_for_backward(hidden, table, targets, lse)
+        ctx.chunk, ctx.dtype = chunk, dtype
+        return (lse - (hidden * table[targets]).sum(1)).mean()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        hidden, table, targets, lse = ctx.saved_tensors
+        low = ctx.dtype != torch.float32
+        h_all, t_c = (hidden.to(ctx.dtype), table.to(ctx.dtype)) if low else (hidden, table)
+        scale = grad / hidden.shape[0]
+        grad_hidden, grad_table = torch.empty_like(hidden), torch.zeros_like(table)
+        for start in range(0, hidden.shape[0], ctx.chunk):
+            h = h_all[start : start + ctx.chunk]  # (c, d)
+            if low:
+                p = ((h @ t_c.T).float() - lse[start : start + ctx.chunk, None]).exp_()  # (c, n) softmax
+            else:
+                p = torch.addmm(-lse[start : start + ctx.chunk, None], h, table.T).exp_()  # (c, n) softmax
+            p[torch.arange(len(h)), targets[start : start + ctx.chunk]] -= 1.0  # d loss / d logits, unscaled
+            p *= scale
+            if low:
+                p_c = p.to(ctx.dtype)
+                grad_hidden[start : start + ctx.chunk] = p_c @ t_c  # (c, d)
+                grad_table += p_c.T @ h  # (n, d), summed in float32
+            else:
+                grad_hidden[start : start + ctx.chunk] = p @ table  # (c, d)
+                grad_table.addmm_(p.T, h)  # (n, d)
+        return grad_hidden, grad_table, None, None, None
+
+
+def full_softmax_loss(
+    hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, chunk: int = 256, label_smoothing: float = 0.0,
+    compute_dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Mean cross-entropy over the whole catalogue: hidden (P, d), targets (P,) int64, table (n, d).
+
+    ``label_smoothing`` = e puts 1 - e of the target mass on the true item and e uniformly on every item (as
+    ``F.cross_entropy``): the loss is CE + e * (z_target - mean_j z_j), with the mean logit <hidden, mean(table)>.
+    ``compute_dtype`` (float32 inputs only): the dtype of the (P, n) matrix products; bfloat16 is about twice as
+    fast on CPUs with bfloat16 instructions and rounds each logit to about three significant digits.
+    """
+    if hidden.dtype != torch.float32 or table.dtype != torch.float32:
+        return F.cross_entropy(hidden @ table.T, targets, label_smoothing=label_smoothing)
+    value = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk, compute_dtype)
+    if label_smoothing > 0:
+        spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
+        value = value + label_smoothing * spread
+    return value

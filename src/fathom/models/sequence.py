@@ -33,7 +33,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from fathom.data.interactions import Interactions
-from fathom.models.losses import view_contrastive_loss
+from fathom.models.losses import full_softmax_loss, view_contrastive_loss
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, Validate
 
@@ -169,53 +169,6 @@ def training_windows(
     return inputs, targets
 
 
-class _ChunkedSoftmaxCE(torch.autograd.Function):
-    """Mean cross-entropy of (P, d) states against all n items, (P, n) logits computed ``chunk`` rows at a time.
-
-    Only the (P,) log-partition is kept between forward and backward; the backward pass recomputes each chunk's
-    logits (one extra matmul) instead of storing (P, n) logits and their softmax. Same value and gradients as
-    ``F.cross_entropy(hidden @ table.T, targets)``, about twice as fast on a CPU and with a small footprint.
-    """
-
-    @staticmethod
-    def forward(ctx, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
-        lse = torch.cat([torch.logsumexp(h @ table.T, dim=1) for h in hidden.split(chunk)])  # (P,)
-        ctx.save_for_backward(hidden, table, targets, lse)
-        ctx.chunk = chunk
-        return (lse - (hidden * table[targets]).sum(1)).mean()
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        hidden, table, targets, lse = ctx.saved_tensors
-        scale = grad / hidden.shape[0]
-        grad_hidden, grad_table = torch.empty_like(hidden), torch.zeros_like(table)
-        for start in range(0, hidden.shape[0], ctx.chunk):
-            h = hidden[start : start + ctx.chunk]  # (c, d)
-            p = torch.addmm(-lse[start : start + ctx.chunk, None], h, table.T).exp_()  # (c, n) softmax
-            p[torch.arange(len(h)), targets[start : start + ctx.chunk]] -= 1.0  # d loss / d logits, unscaled
-            p *= scale
-            grad_hidden[start : start + ctx.chunk] = p @ table  # (c, d)
-            grad_table.addmm_(p.T, h)  # (n, d)
-        return grad_hidden, grad_table, None, None
-
-
-def full_softmax_loss(
-    hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, chunk: int = 256, label_smoothing: float = 0.0
-) -> torch.Tensor:
-    """Mean cross-entropy over the whole catalogue: hidden (P, d), targets (P,) int64, table (n, d).
-
-    ``label_smoothing`` = e puts 1 - e of the target mass on the true item and e uniformly on every item (as
-    ``F.cross_entropy``): the loss is CE + e * (z_target - mean_j z_j), with the mean logit <hidden, mean(table)>.
-    """
-    if hidden.dtype != torch.float32 or table.dtype != torch.float32:
-        return F.cross_entropy(hidden @ table.T, targets, label_smoothing=label_smoothing)
-    value = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk)
-    if label_smoothing > 0:
-        spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
-        value = value + label_smoothing * spread
-    return value
-
-
 def next_item_loss(
     hidden: torch.Tensor,
     targets: torch.Tensor,
@@ -224,6 +177,7 @@ def next_item_loss(
     negatives: torch.Tensor | None = None,
     log_q: torch.Tensor | None = None,
     label_smoothing: float = 0.0,
+    softmax_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Mean next-item loss of ``P`` positions.
 
@@ -232,14 +186,14 @@ def next_item_loss(
     ``loss == "softmax"``; a negative equal to a position's target is ignored for that position. log_q: (n,) log
     sampling probabilities, subtracted from the logits of sampled softmax (logQ correction).
 
-    - ``softmax``: cross-entropy over the whole catalogue (with ``label_smoothing``, see
-      :func:`full_softmax_loss`);
+    - ``softmax``: cross-entropy over the whole catalogue (with ``label_smoothing``, its matrix products in
+      ``softmax_dtype``; see :func:`~fathom.models.losses.full_softmax_loss`);
     - ``sampled_softmax``: cross-entropy over the target and the ``k`` negatives;
     - ``bpr``: mean of -log sigmoid(pos - neg) over (position, negative) pairs;
     - ``bce``: per position -log sigmoid(pos) plus the mean of -log(1 - sigmoid(neg)) over its negatives.
     """
     if loss == "softmax":
-        return full_softmax_loss(hidden, targets, table, label_smoothing=label_smoothing)
+        return full_softmax_loss(hidden, targets, table, label_smoothing=label_smoothing, compute_dtype=softmax_dtype)
     if negatives is None:
         raise ValueError(f"loss {loss!r} needs negatives")
     pos = (hidden * table[targets]).sum(-1)  # (P,)
@@ -291,6 +245,10 @@ class SequenceConfig(TorchConfig):
         "float32", description="bfloat16: training runs the network under autocast (its matrix products in "
         "bfloat16; weights, optimiser and loss stay float32); scoring is always float32"
     )
+    softmax_precision: Precision = Field(
+        "float32", description="loss='softmax': the matrix products of the catalogue-wide softmax in training "
+        "(logits and their gradients; log-sum-exp and sums stay float32); bfloat16 is about twice as fast there"
+    )
     batch_size: int = 128
     epochs: int = 200
     patience: int | None = 10
@@ -301,6 +259,8 @@ class SequenceConfig(TorchConfig):
             raise ValueError(f"stride ({self.stride}) cannot exceed max_len ({self.max_len})")
         if self.label_smoothing > 0 and self.loss != "softmax":
             raise ValueError(f"label_smoothing applies to loss='softmax' only, not {self.loss!r}")
+        if self.softmax_precision != "float32" and self.loss != "softmax":
+            raise ValueError(f"softmax_precision applies to loss='softmax' only, not {self.loss!r}")
         return self
 
 
@@ -376,7 +336,8 @@ class SequenceObjective(Objective):
                 negatives = torch.unique(t)  # (k,) the batch's targets, drawn roughly by popularity
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
-        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing)
+        softmax_dtype = torch.bfloat16 if c.softmax_precision == "bfloat16" else torch.float32
+        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing, softmax_dtype)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
             other = self._forward(inputs, 1)[:, -1]  # (B, d)
             value = value + c.contrastive * view_contrastive_loss(
