@@ -303,6 +303,7 @@ class SequenceObjective(Objective):
         self.popularity = counts / counts.sum()  # (n,)
         self.log_pop = torch.from_numpy(np.log(self.popularity).astype(np.float32))
         self.log_uniform = torch.full((n_items,), -float(np.log(n_items)))
+        self.softmax_dtype = torch.bfloat16 if config.softmax_precision == "bfloat16" else torch.float32
 
     def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator[tuple]:
         c = self.config
@@ -336,8 +337,8 @@ class SequenceObjective(Objective):
                 negatives = torch.unique(t)  # (k,) the batch's targets, drawn roughly by popularity
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
-        softmax_dtype = torch.bfloat16 if c.softmax_precision == "bfloat16" else torch.float32
-        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing, softmax_dtype)
+        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing,
+                               self.softmax_dtype)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
             other = self._forward(inputs, 1)[:, -1]  # (B, d)
             value = value + c.contrastive * view_contrastive_loss(
