@@ -48,8 +48,8 @@ def config(**kw) -> TrainConfig:
 # -- config and optimisers -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name, cls",
-    [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adagrad", torch.optim.Adagrad),
-     ("rmsprop", torch.optim.RMSprop)],
+    [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW),
+     ("adagrad", torch.optim.Adagrad), ("rmsprop", torch.optim.RMSprop)],
 )
 def test_optimizer_by_name(name, cls):
     param = nn.Parameter(torch.zeros(2))
@@ -58,9 +58,24 @@ def test_optimizer_by_name(name, cls):
     assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["weight_decay"] == 0.01
 
 
+def test_adamw_decay_is_decoupled_from_the_adaptive_step():
+    """With a zero loss gradient AdamW shrinks each weight by (1 - lr * wd) per step; Adam's L2 term is a gradient,
+    which its normalised step turns into a move of about lr whatever the weight's size."""
+    lr, wd = 0.1, 0.5
+    shrink = (1 - lr * wd) ** 3
+    for name, expected, atol in [("adamw", [2.0 * shrink, 0.5 * shrink], 1e-6), ("adam", [1.7, 0.2], 0.01)]:
+        param = nn.Parameter(torch.tensor([2.0, 0.5]))
+        opt = make_optimizer(name, [param], lr=lr, weight_decay=wd)
+        for _ in range(3):
+            opt.zero_grad()
+            (param * 0.0).sum().backward()
+            opt.step()
+        np.testing.assert_allclose(param.detach().numpy(), expected, atol=atol, err_msg=name)
+
+
 def test_config_rejects_unknown_optimizer_and_bad_monitor():
     with pytest.raises(pydantic.ValidationError):
-        TrainConfig(optimizer="adamw")
+        TrainConfig(optimizer="lamb")
     with pytest.raises(pydantic.ValidationError):
         TrainConfig(monitor="ndcg")
     with pytest.raises(pydantic.ValidationError):
@@ -69,7 +84,9 @@ def test_config_rejects_unknown_optimizer_and_bad_monitor():
     assert TrainConfig.from_json(cfg.to_json()) == cfg
 
 
-@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.05), ("adam", 0.1), ("adagrad", 0.5), ("rmsprop", 0.05)])
+@pytest.mark.parametrize(
+    "optimizer, lr", [("sgd", 0.05), ("adam", 0.1), ("adamw", 0.1), ("adagrad", 0.5), ("rmsprop", 0.05)]
+)
 def test_each_optimizer_solves_a_least_squares_problem(optimizer, lr):
     model = Quadratic()
     assert isinstance(model, Trainable)

@@ -29,7 +29,7 @@ from fathom.config import Config
 
 log = logging.getLogger(__name__)
 
-OptimizerName = Literal["sgd", "adam", "adagrad", "rmsprop"]
+OptimizerName = Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"]
 
 
 class TrainConfig(Config):
@@ -39,7 +39,9 @@ class TrainConfig(Config):
     batch_size: int = Field(4096, ge=1, description="training examples per optimiser step")
     optimizer: OptimizerName = "adam"
     lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0, description="the optimiser's L2 weight decay on every parameter")
+    weight_decay: float = Field(
+        0.0, ge=0, description="the optimiser's weight decay on every parameter (L2; decoupled for adamw)"
+    )
     patience: int | None = Field(
         10, ge=1, description="stop after this many validations without improvement; None: never stop early"
     )
@@ -118,13 +120,18 @@ class Objective:
 def make_optimizer(
     name: OptimizerName, params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
-    """The torch optimiser called ``name``; SGD, Adam and Adagrad use torch's fused kernels (one pass per step)."""
+    """The torch optimiser called ``name``; SGD, Adam(W) and Adagrad use torch's fused kernels (one pass per step).
+
+    ``weight_decay`` is an L2 term in the gradient, except for AdamW, which shrinks the weights directly (decoupled
+    from the adaptive step: each step multiplies every parameter by ``1 - lr * weight_decay``)."""
     params = [p for p in params if p.requires_grad]
     fused = {"fused": True} if all(p.dtype.is_floating_point for p in params) else {}
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **fused)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **fused)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay, **fused)
     if name == "rmsprop":
