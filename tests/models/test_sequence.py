@@ -17,6 +17,7 @@ from fathom.models.sequence import (
     Sequences,
     chronological_order,
     full_softmax_loss,
+    lookahead_spread,
     next_item_loss,
     pad_left,
     training_windows,
@@ -172,6 +173,51 @@ def test_bfloat16_softmax_trains_a_sasrec_and_needs_the_full_softmax():
         SASRec(loss="bpr", softmax_precision="bfloat16")
 
 
+def test_lookahead_matches_cross_entropy_against_the_spread_targets_in_value_and_gradients():
+    g = torch.Generator().manual_seed(5)
+    b, t, d, n, k, w, e = 3, 7, 5, 11, 2, 0.3, 0.1
+    hidden = torch.randn(b, t, d, generator=g, dtype=torch.float64, requires_grad=True)
+    table = torch.randn(n, d, generator=g, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, n, (b, t), generator=g)
+    targets[0, :3] = -1  # a window's padded start
+    targets[2, 5:] = -1  # a row whose last positions have no target
+    real = targets >= 0
+    loss = next_item_loss(hidden[real], targets[real], table, "softmax", label_smoothing=e)
+    loss = loss + w * lookahead_spread(hidden, targets, table, k)
+    loss.backward()
+    got = hidden.grad.clone(), table.grad.clone()
+    hidden.grad = table.grad = None
+    # the target distribution written out: 1 - e - w on the next item, w over the (up to k) later ones, e uniform
+    q = torch.zeros(b, t, n, dtype=torch.float64)
+    for i in range(b):
+        for j in range(t):
+            if targets[i, j] < 0:
+                continue
+            later = [int(x) for x in targets[i, j + 1 : j + 1 + k] if x >= 0]
+            q[i, j] += e / n
+            q[i, j, targets[i, j]] += 1 - e - (w if later else 0.0)
+            for item in later:
+                q[i, j, item] += w / len(later)
+    assert q[0, 6].sum() == pytest.approx(1.0) and q[0, 6].max() == pytest.approx(1 - e + e / n)  # end of a row
+    reference = -(q * torch.log_softmax(hidden @ table.T, dim=-1)).sum(-1)[real].mean()
+    reference.backward()
+    torch.testing.assert_close(loss, reference)
+    torch.testing.assert_close(got[0], hidden.grad)
+    torch.testing.assert_close(got[1], table.grad)
+    with torch.no_grad():  # the later items changed it
+        assert not torch.allclose(reference, F.cross_entropy(hidden[real] @ table.T, targets[real], label_smoothing=e))
+
+
+def test_lookahead_needs_the_full_softmax_and_later_items():
+    with pytest.raises(ValueError, match="lookahead_weight needs lookahead >= 1"):
+        SASRec(lookahead_weight=0.1)
+    with pytest.raises(ValueError, match="lookahead_weight needs"):
+        SASRec(loss="bpr", lookahead=2, lookahead_weight=0.1)
+    with pytest.raises(ValueError, match="must stay below 1"):
+        SASRec(lookahead=2, lookahead_weight=0.6, label_smoothing=0.4)
+    assert SASRec(lookahead=3, lookahead_weight=0.1).config.lookahead == 3
+
+
 def test_label_smoothing_needs_the_full_softmax():
     with pytest.raises(ValueError, match="label_smoothing"):
         SASRec(loss="bpr", label_smoothing=0.1)
@@ -211,6 +257,7 @@ def cycle_data(n_items: int = 12, n_users: int = 24, length: int = 10, seed: int
         {"loss": "bpr", "negatives": "in_batch"},
         {"loss": "bce", "negatives": "uniform", "n_neg": 32},
         {"loss": "softmax", "label_smoothing": 0.1, "ema": 0.9},
+        {"loss": "softmax", "label_smoothing": 0.1, "lookahead": 2, "lookahead_weight": 0.2},
     ],
 )
 def test_every_loss_option_learns_the_cycle(settings):

@@ -174,3 +174,26 @@ def full_softmax_loss(
         spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
         value = value + label_smoothing * spread
     return value
+
+
+def lookahead_spread(hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean over the positions with a target of z_next - mean_f z_f, the logit of each position's next item less
+    the mean logit of the (up to) ``k`` items that follow that one in the same row.
+
+    hidden: (B, T, d) states; targets: (B, T) int64 next items, -1 where a position has no target; table: (n, d).
+    Adding ``w`` times this to a cross-entropy moves ``w`` of each target's mass from the next item to the items
+    after it, as label smoothing moves mass to every item: -sum_i q_i log p_i with q = (1 - w) at the next item and
+    w / k' at each of the k' later ones. A position with no later target in its row (the end of a window) adds 0.
+    """
+    real = targets >= 0  # (B, T)
+    items = targets.clamp(min=0)  # (B, T)
+    z_next = (hidden * table[items]).sum(-1)  # (B, T)
+    later_sum = torch.zeros_like(z_next)  # (B, T)
+    later_count = torch.zeros_like(z_next)  # (B, T)
+    for j in range(1, min(k, targets.shape[1] - 1) + 1):
+        ok = (real[:, j:] & real[:, :-j]).to(z_next.dtype)  # (B, T - j) position t has the item j after its next
+        z = (hidden[:, :-j] * table[items[:, j:]]).sum(-1)  # (B, T - j)
+        later_sum[:, :-j] += z * ok
+        later_count[:, :-j] += ok
+    term = torch.where(later_count > 0, z_next - later_sum / later_count.clamp(min=1.0), torch.zeros_like(z_next))
+    return term[real].mean() if bool(real.any()) else z_next.sum() * 0.0

@@ -9,9 +9,12 @@
   ``L`` next-item targets, and the loss is taken at every position at once (not one example per prefix).
 - :func:`next_item_loss`: full softmax over the catalogue, sampled softmax (with logQ correction), BPR or BCE
   against sampled negatives shared by every position of a batch (uniform, popularity-weighted, or the batch's
-  own target items). With ``contrastive`` > 0 the objective adds DuoRec's unsupervised contrastive term: a second
-  pass over the batch with other dropout masks, and InfoNCE between the two views of each window's last state
-  (:func:`fathom.models.losses.view_contrastive_loss`; windows with the same next item are not negatives).
+  own target items). With ``lookahead_weight`` > 0 (full softmax) that share of each target's mass moves from the
+  next item to the ``lookahead`` items after it in the window (:func:`fathom.models.losses.lookahead_spread`), as
+  label smoothing moves mass to every item. With ``contrastive`` > 0 the objective adds DuoRec's unsupervised
+  contrastive term: a second pass over the batch with other dropout masks, and InfoNCE between the two views of
+  each window's last state (:func:`fathom.models.losses.view_contrastive_loss`; windows with the same next item
+  are not negatives).
 - :class:`SequentialRecommender`: the Recommender side. ``score(users)`` ranks the item that follows each user's
   stored history (the training sequences after ``fit``); :meth:`~SequentialRecommender.with_history` gives a
   model whose histories also hold later events (e.g. the validation item, to rank the test item);
@@ -33,7 +36,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from fathom.data.interactions import Interactions
-from fathom.models.losses import full_softmax_loss, view_contrastive_loss
+from fathom.models.losses import full_softmax_loss, lookahead_spread, view_contrastive_loss
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, Validate
 
@@ -237,6 +240,14 @@ class SequenceConfig(TorchConfig):
     label_smoothing: float = Field(
         0.0, ge=0, lt=1, description="loss='softmax': this share of each target's mass spread over every item"
     )
+    lookahead: int = Field(
+        0, ge=0, description="loss='softmax': how many items after the next one share `lookahead_weight` of "
+        "each target's mass (those within the training window)"
+    )
+    lookahead_weight: float = Field(
+        0.0, ge=0, lt=1, description="share of each target's mass moved from the next item to the `lookahead` "
+        "items after it, equally (0: off)"
+    )
     exclude_seen: bool = Field(
         False, description="validation drops history items from the ranking (False: repeats allowed, as RecBole)"
     )
@@ -259,6 +270,10 @@ class SequenceConfig(TorchConfig):
             raise ValueError(f"stride ({self.stride}) cannot exceed max_len ({self.max_len})")
         if self.label_smoothing > 0 and self.loss != "softmax":
             raise ValueError(f"label_smoothing applies to loss='softmax' only, not {self.loss!r}")
+        if self.lookahead_weight > 0 and (self.lookahead < 1 or self.loss != "softmax"):
+            raise ValueError("lookahead_weight needs lookahead >= 1 and loss='softmax'")
+        if self.label_smoothing + self.lookahead_weight >= 1:
+            raise ValueError("label_smoothing + lookahead_weight must stay below 1 (the next item's share)")
         if self.softmax_precision != "float32" and self.loss != "softmax":
             raise ValueError(f"softmax_precision applies to loss='softmax' only, not {self.loss!r}")
         return self
@@ -339,6 +354,8 @@ class SequenceObjective(Objective):
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
         value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing,
                                self.softmax_dtype)
+        if c.lookahead_weight > 0:  # the items after the next one, within each window's positions with a loss
+            value = value + c.lookahead_weight * lookahead_spread(hidden, targets, self.net.item_table(), c.lookahead)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
             other = self._forward(inputs, 1)[:, -1]  # (B, d)
             value = value + c.contrastive * view_contrastive_loss(
