@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from fathom.data.interactions import Interactions
 from fathom.evaluate.sequential import seq_split
+from fathom.models import losses
 from fathom.models.gru4rec import GRU4Rec
 from fathom.models.sasrec import SASRec
 from fathom.models.sequence import (
@@ -123,6 +124,29 @@ def test_chunked_full_softmax_has_the_value_and_gradients_of_cross_entropy():
     torch.testing.assert_close(loss, reference)
     torch.testing.assert_close(got[0], hidden.grad)
     torch.testing.assert_close(got[1], table.grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_stored_softmax_gives_the_recomputed_gradients_bit_for_bit(dtype, monkeypatch):
+    g = torch.Generator().manual_seed(3)
+    hidden = (torch.randn(300, 16, generator=g) * 2).requires_grad_()  # two chunks, the last partial
+    table = torch.randn(70, 16, generator=g).requires_grad_()
+    targets = torch.randint(0, 70, (300,), generator=g)
+    grads = {}
+    for limit in (losses.SOFTMAX_STORE_BYTES, 0):  # the (300, 70) softmax kept; then recomputed in backward
+        monkeypatch.setattr(losses, "SOFTMAX_STORE_BYTES", limit)
+        loss = full_softmax_loss(hidden, targets, table, compute_dtype=dtype)
+        loss.backward(retain_graph=True)
+        first = hidden.grad.clone(), table.grad.clone()
+        hidden.grad = table.grad = None
+        loss.backward()  # a second backward pass (the kept softmax was used up in place): recomputed
+        grads[limit] = loss.detach(), *first, hidden.grad.clone(), table.grad.clone()
+        hidden.grad = table.grad = None
+    stored, recomputed = grads.values()
+    for a, b in zip(stored, recomputed, strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(stored[1], stored[3]) and torch.equal(stored[2], stored[4])
+    assert stored[1].abs().sum() > 0 and stored[2].abs().sum() > 0
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # float64 takes the unchunked path
