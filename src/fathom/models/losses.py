@@ -131,7 +131,7 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
         low = dtype != torch.float32
         h_c, t_c = (hidden.to(dtype), table.to(dtype)) if low else (hidden, table)
         store = hidden.shape[0] * table.shape[0] * 4 <= SOFTMAX_STORE_BYTES
-        probs = torch.empty(hidden.shape[0], table.shape[0]) if store else None  # (P, n)
+        probs = hidden.new_empty(hidden.shape[0], table.shape[0], dtype=torch.float32) if store else None  # (P, n)
         parts = []
         for start, h in zip(range(0, hidden.shape[0], chunk), h_c.split(chunk), strict=True):
             logits = (h @ t_c.T).float()  # (c, n)
