@@ -352,10 +352,10 @@ class SequenceObjective(Objective):
                 negatives = torch.unique(t)  # (k,) the batch's targets, drawn roughly by popularity
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
-        value = next_item_loss(h, t, self.net.item_table(), c.loss, negatives, log_q, c.label_smoothing,
-                               self.softmax_dtype)
+        table = self.net.item_table()  # (n, d)
+        value = next_item_loss(h, t, table, c.loss, negatives, log_q, c.label_smoothing, self.softmax_dtype)
         if c.lookahead_weight > 0:  # the items after the next one, within each window's positions with a loss
-            value = value + c.lookahead_weight * lookahead_spread(hidden, targets, self.net.item_table(), c.lookahead)
+            value = value + c.lookahead_weight * lookahead_spread(hidden, targets, table, c.lookahead)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
             other = self._forward(inputs, 1)[:, -1]  # (B, d)
             value = value + c.contrastive * view_contrastive_loss(
