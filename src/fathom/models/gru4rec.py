@@ -43,6 +43,7 @@ class GRU4RecNet(SequenceNet):
             c.factors, c.hidden_size, c.n_layers, batch_first=True, dropout=c.dropout if c.n_layers > 1 else 0.0
         )
         self.proj = nn.Linear(c.hidden_size, c.factors)
+        self.init_history_bias(c)
         init_weights(self, c.init_std)
         for name, w in self.gru.named_parameters():  # orthogonal recurrences, as is usual for GRUs
             if name.startswith("weight_hh"):

@@ -123,11 +123,13 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
     value and gradients equal ``F.cross_entropy(hidden @ table.T, targets)``'s, about twice as fast on a CPU.
     With ``dtype`` bfloat16 the three matrix products (logits, the gradients of hidden and table) take bfloat16
     inputs; the log-sum-exp, the softmax and the gradient sums stay float32.
+    Returns the mean and the (P,) log-partitions (log-sum-exp of each row's logits), both differentiable.
     """
 
     @staticmethod
     def forward(ctx, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, chunk: int,
-                dtype: torch.dtype) -> torch.Tensor:
+                dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        ctx.set_materialize_grads(False)
         low = dtype != torch.float32
         h_c, t_c = (hidden.to(dtype), table.to(dtype)) if low else (hidden, table)
         store = hidden.shape[0] * table.shape[0] * 4 <= SOFTMAX_STORE_BYTES
@@ -141,11 +143,13 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
         lse = torch.cat(parts)  # (P,)
         ctx.save_for_backward(hidden, table, targets, lse)
         ctx.chunk, ctx.dtype, ctx.probs = chunk, dtype, probs
-        return (lse - (hidden * table[targets]).sum(1)).mean()
+        return (lse - (hidden * table[targets]).sum(1)).mean(), lse
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx, grad: torch.Tensor | None, grad_lse: torch.Tensor | None):
         hidden, table, targets, lse = ctx.saved_tensors
+        if grad is None:
+            grad = lse.new_zeros(())
         probs, ctx.probs = ctx.probs, None  # used up in place: a second backward recomputes
         low = ctx.dtype != torch.float32
         h_all, t_c = (hidden.to(ctx.dtype), table.to(ctx.dtype)) if low else (hidden, table)
@@ -159,8 +163,13 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
                 p = ((h @ t_c.T).float() - lse[start : start + ctx.chunk, None]).exp_()  # (c, n) softmax
             else:
                 p = torch.addmm(-lse[start : start + ctx.chunk, None], h, table.T).exp_()  # (c, n) softmax
-            p[torch.arange(len(h)), targets[start : start + ctx.chunk]] -= 1.0  # d loss / d logits, unscaled
-            p *= scale
+            rows = torch.arange(len(h))
+            if grad_lse is None:
+                p[rows, targets[start : start + ctx.chunk]] -= 1.0  # d loss / d logits, unscaled
+                p *= scale
+            else:  # d lse / d logits is the softmax too
+                p *= scale + grad_lse[start : start + ctx.chunk, None]
+                p[rows, targets[start : start + ctx.chunk]] -= scale
             if low:
                 p_c = p.to(ctx.dtype)
                 grad_hidden[start : start + ctx.chunk] = p_c @ t_c  # (c, d)
@@ -173,22 +182,25 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
 
 def full_softmax_loss(
     hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, chunk: int = 256, label_smoothing: float = 0.0,
-    compute_dtype: torch.dtype = torch.float32,
-) -> torch.Tensor:
+    compute_dtype: torch.dtype = torch.float32, return_lse: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Mean cross-entropy over the whole catalogue: hidden (P, d), targets (P,) int64, table (n, d).
 
     ``label_smoothing`` = e puts 1 - e of the target mass on the true item and e uniformly on every item (as
     ``F.cross_entropy``): the loss is CE + e * (z_target - mean_j z_j), with the mean logit <hidden, mean(table)>.
     ``compute_dtype`` (float32 inputs only): the dtype of the (P, n) matrix products; bfloat16 is about twice as
     fast on CPUs with bfloat16 instructions and rounds each logit to about three significant digits.
+    ``return_lse``: also return the (P,) log-partitions of the logits (differentiable), as ``(loss, lse)``.
     """
     if hidden.dtype != torch.float32 or table.dtype != torch.float32:
-        return F.cross_entropy(hidden @ table.T, targets, label_smoothing=label_smoothing)
-    value = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk, compute_dtype)
+        logits = hidden @ table.T  # (P, n)
+        value = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
+        return (value, torch.logsumexp(logits, dim=1)) if return_lse else value
+    value, lse = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk, compute_dtype)
     if label_smoothing > 0:
         spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
         value = value + label_smoothing * spread
-    return value
+    return (value, lse) if return_lse else value
 
 
 def lookahead_spread(hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, k: int) -> torch.Tensor:

@@ -97,6 +97,7 @@ class SASRecNet(SequenceNet):
         self.drop = FastDropout(c.dropout)
         self.blocks = nn.ModuleList([Block(c.factors, c.n_heads, c.ffn_size, c.dropout) for _ in range(c.n_blocks)])
         self.norm = nn.LayerNorm(c.factors)
+        self.init_history_bias(c)
         init_weights(self, c.init_std)
 
     def forward(self, seqs: torch.Tensor, tail: int | None = None) -> torch.Tensor:

@@ -36,6 +36,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from fathom.data.interactions import Interactions
+from fathom.models.history_bias import add_history_bias, history_bias_loss
 from fathom.models.losses import full_softmax_loss, lookahead_spread, view_contrastive_loss
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, Validate
@@ -248,6 +249,10 @@ class SequenceConfig(TorchConfig):
         0.0, ge=0, lt=1, description="share of each target's mass moved from the next item to the `lookahead` "
         "items after it, equally (0: off)"
     )
+    history_bias: bool = Field(
+        False, description="loss='softmax': a learned bias on the logit of each item in the input window, by how "
+        "many steps ago it was there (the data decide whether people come back to items they have had)"
+    )
     exclude_seen: bool = Field(
         False, description="validation drops history items from the ranking (False: repeats allowed, as RecBole)"
     )
@@ -274,6 +279,8 @@ class SequenceConfig(TorchConfig):
             raise ValueError("lookahead_weight needs lookahead >= 1 and loss='softmax'")
         if self.label_smoothing + self.lookahead_weight >= 1:
             raise ValueError("label_smoothing + lookahead_weight must stay below 1 (the next item's share)")
+        if self.history_bias and (self.loss != "softmax" or self.lookahead_weight > 0):
+            raise ValueError("history_bias needs loss='softmax' and no lookahead_weight")
         if self.softmax_precision != "float32" and self.loss != "softmax":
             raise ValueError(f"softmax_precision applies to loss='softmax' only, not {self.loss!r}")
         return self
@@ -283,6 +290,11 @@ class SequenceNet(nn.Module):
     """A network from (B, L) padded item sequences to (B, L) states; logits against ``item_table()``."""
 
     item_emb: nn.Embedding  # (n_items + 1, d), row 0 = padding
+    history_bias: nn.Parameter | None  # (max_len,) or None: see fathom.models.history_bias
+
+    def init_history_bias(self, c: SequenceConfig) -> None:
+        """Register ``history_bias``: zeros (max_len,) when the config asks for it, else None."""
+        self.register_parameter("history_bias", nn.Parameter(torch.zeros(c.max_len)) if c.history_bias else None)
 
     def forward(self, seqs: torch.Tensor, tail: int | None = None) -> torch.Tensor:
         """(B, L) int64 -> (B, L, d) states, or (B, tail, d) of the last ``tail`` positions only (a network may
@@ -353,7 +365,13 @@ class SequenceObjective(Objective):
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
         table = self.net.item_table()  # (n, d)
-        value = next_item_loss(h, t, table, c.loss, negatives, log_q, c.label_smoothing, self.softmax_dtype)
+        if self.net.history_bias is not None:  # loss 'softmax', no lookahead (validated)
+            value, lse = full_softmax_loss(h, t, table, label_smoothing=c.label_smoothing,
+                                           compute_dtype=self.softmax_dtype, return_lse=True)
+            value = value + history_bias_loss(hidden, inputs, targets, lse, table, self.net.history_bias,
+                                              c.label_smoothing)
+        else:
+            value = next_item_loss(h, t, table, c.loss, negatives, log_q, c.label_smoothing, self.softmax_dtype)
         if c.lookahead_weight > 0:  # the items after the next one, within each window's positions with a loss
             value = value + c.lookahead_weight * lookahead_spread(hidden, targets, table, c.lookahead)
         if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
@@ -422,7 +440,9 @@ class SequentialRecommender(TorchRecommender):
 
     def _score_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, L) padded sequences -> (B, n_items) logits of the item after each."""
-        return self.net(inputs, 1)[:, -1] @ self.net.item_table().T  # (B, d) @ (d, n)
+        logits = self.net(inputs, 1)[:, -1] @ self.net.item_table().T  # (B, d) @ (d, n)
+        bias = self.net.history_bias
+        return logits if bias is None else add_history_bias(logits, inputs, bias)
 
     def score_sequences(self, item_seqs: Sequence[Sequence[int]]) -> np.ndarray:
         """(B, n_items) float32 scores of the next item after each list of item ids (oldest first).
