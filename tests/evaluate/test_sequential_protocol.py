@@ -128,6 +128,9 @@ def test_tune_seq_starts_from_the_benchmark_config_and_writes_a_spec_the_benchma
     start = {**SASREC, "epochs": 8, "patience": 8}
     (committed / "ml1m_seq_sasrec.json").write_text(json.dumps({"model": "sasrec", "label": "SASRec",
                                                                  "config": start}))
+    variant = {**start, "factors": 2 * SASREC["factors"], "history_bias": True}  # a second row of the same model
+    (committed / "ml1m_seq_sasrec_history.json").write_text(json.dumps({"model": "sasrec", "label": "SASRec + "
+                                                                         "history bias", "config": variant}))
     space = parse_space({"lr": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True}})
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -139,6 +142,7 @@ def test_tune_seq_starts_from_the_benchmark_config_and_writes_a_spec_the_benchma
         # every trial keeps the committed settings, with --set over them and the searched one over both
         for t in result.trials:
             assert t["settings"]["factors"] == SASREC["factors"] and t["settings"]["dropout"] == 0.1
+            assert "history_bias" not in t["settings"]  # the model's own row, not the variant beside it
             assert 1e-3 <= t["settings"]["lr"] <= 3e-2
         out = tmp_path / "tuned"
         path = write_seq_config(result, out / "ml1m_seq_sasrec.json")

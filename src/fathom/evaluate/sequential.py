@@ -129,7 +129,9 @@ def tune_seq(
     model's benchmark config in ``configs`` (if there is one), with ``base`` over it and the trial's settings over
     both; :func:`write_seq_config` writes the result where :func:`load_seq_specs` replays it.
     quick / data: as :func:`run_seq_protocol`."""
-    known = {s.model: s.grid[0] for s in load_seq_specs(configs)} if configs is not None else {}
+    known = {  # the model's own row ("SASRec"), not a variant beside it ("SASRec + history bias")
+        s.model: s.grid[0] for s in load_seq_specs(configs) if s.title == SEQ_LABELS.get(s.model, s.model)
+    } if configs is not None else {}
     fixed = {**known.get(model_name, {}), **(base or {})}
     fixed = _quick_settings(model_name, fixed) if quick else fixed
     cls = get_model_class(model_name)
