@@ -167,3 +167,14 @@ def test_training_loss_with_the_bias_at_zero_is_the_plain_loss():
 def test_the_bias_needs_the_full_softmax_without_lookahead(settings):
     with pytest.raises(ValueError, match="history_bias needs"):
         SASRec(history_bias=True, **settings)
+
+
+def test_a_sequence_network_that_never_registers_the_bias_trains_and_scores_without_it():
+    train, answer = cycle_data()
+    model = SASRec(**_tiny(SASRec, dropout=0.0)).fit(train)
+    del model.net._parameters["history_bias"]  # as a network written before the bias existed
+    assert not hasattr(model.net, "history_bias")
+    top = model.recommend(np.arange(train.n_users), k=1)[0][:, 0]
+    assert (top == answer).mean() >= 0.9
+    objective = SequenceObjective(model.net, Sequences.from_interactions(train), train.n_items, model.config)
+    assert torch.isfinite(objective.loss(next(iter(objective.batches(np.random.default_rng(0), 32)))))

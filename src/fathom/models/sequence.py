@@ -365,11 +365,11 @@ class SequenceObjective(Objective):
             if c.logq_correction:
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
         table = self.net.item_table()  # (n, d)
-        if self.net.history_bias is not None:  # loss 'softmax', no lookahead (validated)
+        bias = getattr(self.net, "history_bias", None)  # a network that never called init_history_bias has none
+        if bias is not None:  # loss 'softmax', no lookahead (validated)
             value, lse = full_softmax_loss(h, t, table, label_smoothing=c.label_smoothing,
                                            compute_dtype=self.softmax_dtype, return_lse=True)
-            value = value + history_bias_loss(hidden, inputs, targets, lse, table, self.net.history_bias,
-                                              c.label_smoothing)
+            value = value + history_bias_loss(hidden, inputs, targets, lse, table, bias, c.label_smoothing)
         else:
             value = next_item_loss(h, t, table, c.loss, negatives, log_q, c.label_smoothing, self.softmax_dtype)
         if c.lookahead_weight > 0:  # the items after the next one, within each window's positions with a loss
@@ -441,7 +441,7 @@ class SequentialRecommender(TorchRecommender):
     def _score_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """(B, L) padded sequences -> (B, n_items) logits of the item after each."""
         logits = self.net(inputs, 1)[:, -1] @ self.net.item_table().T  # (B, d) @ (d, n)
-        bias = self.net.history_bias
+        bias = getattr(self.net, "history_bias", None)
         return logits if bias is None else add_history_bias(logits, inputs, bias)
 
     def score_sequences(self, item_seqs: Sequence[Sequence[int]]) -> np.ndarray:
