@@ -1,6 +1,6 @@
 """RecBole "ml-1m seq" (SASRec, GRU4Rec): chronological leave-one-out, full ranking, next-item NDCG@10.
 
-    python benchmarks/seq.py                 # every ml1m_seq_<model>.json; tables in benchmarks/results/ml1m-seq/
+    python benchmarks/seq.py                 # a row per ml1m_seq_*.json; tables in benchmarks/results/ml1m-seq/
     python benchmarks/seq.py --only SASRec   # re-run one model, keeping the other rows
     python benchmarks/seq.py --quick         # 1,000 users, 2 epochs (a smoke run)
     python benchmarks/seq.py --timestamps exact  # exact time: benchmarks/results/ml1m-seq-exact-time/

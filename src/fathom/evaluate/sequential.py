@@ -99,7 +99,8 @@ SEQ_LABELS: dict[str, str] = {"sasrec": "SASRec", "gru4rec": "GRU4Rec"}  # table
 
 
 def load_seq_specs(folder: str | Path = CONFIG_DIR) -> list[ModelSpec]:
-    """One ModelSpec per ``ml1m_seq_<model>.json`` in ``folder``: {"model", "label", "config"} -> one candidate
+    """One ModelSpec per ``ml1m_seq_*.json`` in ``folder`` (a model's row, or a variant such as
+    ``ml1m_seq_sasrec_history.json``): {"model", "label", "config"} -> one candidate
     (trial logs beside them, ``*.trials.json``, are skipped)."""
     specs = []
     for path in sorted(Path(folder).glob("ml1m_seq_*.json")):
@@ -290,7 +291,7 @@ def write_tables(
     )
     notes = order + (
         "Ratings >= 3, 10-core, chronological leave-one-out per user, the last 50 items as input, full ranking over\n"
-        "all items (seen items not removed, as RecBole), settings from `benchmarks/configs/ml1m_seq_<model>.json`,\n"
+        "all items (seen items not removed, as RecBole), settings from `benchmarks/configs/ml1m_seq_*.json`,\n"
         "early stopping on validation NDCG@10. Seconds are wall time on this 2-core CPU: `s/epoch` over the whole\n"
         "run (other jobs may have shared the CPU), `s/epoch timed alone` from a 3-epoch refit with nothing else\n"
         "running (`--time-only`); peak MB is resident memory above the start of the fit."
@@ -306,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> list[ModelResult]:
 
     parser = argparse.ArgumentParser(description="RecBole 'ml-1m seq' protocol: SASRec and GRU4Rec")
     parser.add_argument("--quick", action="store_true", help="1,000 users, 2 epochs: a fast smoke run")
-    parser.add_argument("--configs", default=str(CONFIG_DIR), help="folder of ml1m_seq_<model>.json")
+    parser.add_argument("--configs", default=str(CONFIG_DIR), help="folder of ml1m_seq_*.json (one table row each)")
     parser.add_argument("--only", nargs="+", metavar="LABEL",
                         help="run only these models (labels as in the table); the other rows in --out are kept")
     parser.add_argument("--out", help="write ml1m_seq.json and ml1m_seq.md into this folder")
