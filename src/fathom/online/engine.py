@@ -14,6 +14,7 @@ share a lock.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -22,11 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field
 
 from fathom.config import Config
 from fathom.models.base import topk_rows
 from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
-from fathom.online.errors import Conflict, NoActiveModel, NotFound
+from fathom.online.errors import Conflict, LimitExceeded, NoActiveModel, NotFound
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 from fathom.online.scoring import affinity, top_contributors
 from fathom.online.serving import is_sequential, serve_scores
@@ -39,6 +41,8 @@ from fathom.text.encoders import Encoder, EncoderName
 
 if TYPE_CHECKING:
     from fathom.online.learning import LearningConfig, LearningReport
+
+logger = logging.getLogger(__name__)
 
 POPULAR = "popular"
 BECAUSE = "because you interacted with {title}"
@@ -53,6 +57,9 @@ class EngineConfig(Config):
     text_fields: dict[str, float] = {"title": 2.0, "description": 1.0}
     new_item_neighbours: int = 10
     """Known items whose scores a catalogue item unknown to the model borrows (by text similarity)."""
+    max_attribute_names: int = Field(256, ge=1)
+    """Most distinct attribute names (categorical and numeric together) in the catalogue: each name costs memory
+    and time in every search, so an upsert that would add more is refused."""
 
 
 @dataclass
@@ -209,8 +216,13 @@ class Engine:
         stamp = folder / "revision.txt"
         index = None
         if stamp.is_file() and stamp.read_text().strip() == str(revision):
-            index = SearchIndex.load(folder, self._encoder)
-            if index.config.encoder != self.config.encoder:  # saved with another encoder (or none): rebuild
+            try:
+                index = SearchIndex.load(folder, self._encoder)
+            except (OSError, ValueError) as exc:  # unreadable (e.g. written by an older release): rebuild it
+                logger.warning("search index %s could not be read (%s); rebuilding it from the store", folder,
+                               str(exc).splitlines()[0])
+                stamp.unlink(missing_ok=True)
+            if index is not None and index.config.encoder != self.config.encoder:  # another encoder: rebuild
                 index = None
                 stamp.unlink()
         if index is None:
@@ -269,9 +281,24 @@ class Engine:
     def upsert_items(self, items: Sequence[ItemRecord]) -> int:
         if not items:
             return 0
+        self._check_attribute_names(items)
         count = self.store.upsert_items(items)
         self._sync_index()  # this change and any other process's since the last request
         return count
+
+    def _check_attribute_names(self, items: Sequence[ItemRecord]) -> None:
+        """LimitExceeded when ``items`` would take the catalogue past ``max_attribute_names`` distinct names."""
+        self._sync_index()
+        with self._lock:
+            attrs = self._index().attributes
+            known = set(attrs.categorical_names) | set(attrs.numeric_names)
+        new = sorted({n for i in items for n in (*i.categorical, *i.numeric)} - known)
+        limit = self.config.max_attribute_names
+        if len(known) + len(new) > limit:
+            shown = ", ".join(repr(n) for n in new[:3]) + (f" and {len(new) - 3} more" if len(new) > 3 else "")
+            raise LimitExceeded(f"categorical/numeric: {len(new)} new attribute names ({shown}) would make "
+                                f"{len(known) + len(new)} in the catalogue; the limit is {limit} "
+                                "(setting max_attribute_names, FATHOM_MAX_ATTRIBUTE_NAMES)")
 
     def delete_item(self, item_id: str) -> None:
         self.store.delete_item(item_id)

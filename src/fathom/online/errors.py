@@ -16,3 +16,8 @@ class Conflict(RuntimeError):
 
 class NoActiveModel(Conflict):
     """No model version is active yet: recommendations cannot be answered."""
+
+
+class LimitExceeded(ValueError):
+    """A write would take the store past one of its limits (e.g. distinct attribute names); the message names
+    the field, the limit and the setting that raises it."""

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from fathom.data.records import EventType
 from fathom.retrieval.search_index import Document
+
+MAX_TIMESTAMP = 253_402_300_799
+"""The last second of the year 9999: the largest event timestamp accepted (seconds since the epoch)."""
+MAX_EVENT_VALUE = 1e9
+"""The largest event value accepted (a rating, a quantity, a price, a dwell time)."""
+NAME_PATTERN = r"^\w(?:[\w .:/-]{0,62}\w)?$"
+"""Attribute names: 1-64 letters, digits and ``_``, with ``space . : / -`` inside (no ``=`` or ``,``, which the
+filter syntax ``NAME=V1,V2`` uses)."""
+
+AttributeName = Annotated[str, Field(pattern=NAME_PATTERN)]
+AttributeValue = Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class ItemRecord(BaseModel):
@@ -16,11 +27,11 @@ class ItemRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    item_id: str = Field(min_length=1)
+    item_id: str = Field(min_length=1, max_length=256)
     title: str
     description: str = ""
-    categorical: dict[str, list[str]] = {}
-    numeric: dict[str, float] = {}
+    categorical: dict[AttributeName, list[AttributeValue]] = {}
+    numeric: dict[AttributeName, FiniteFloat] = {}
 
     def document(self) -> Document:
         """The search-index document of this item (text fields ``title`` and ``description``)."""
@@ -33,15 +44,16 @@ class ItemRecord(BaseModel):
 
 
 class EventRecord(BaseModel):
-    """One interaction; ``timestamp`` is seconds since the epoch."""
+    """One interaction; ``timestamp`` is seconds since the epoch (0: the time it is stored). ``value`` is finite
+    and not negative (a rating, a quantity, a dwell time: every stored event counts as a positive interaction)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str = Field(min_length=1)
-    item_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1, max_length=256)
+    item_id: str = Field(min_length=1, max_length=256)
     event: EventType = "view"
-    value: float = 1.0
-    timestamp: int = 0
+    value: FiniteFloat = Field(1.0, ge=0, le=MAX_EVENT_VALUE)
+    timestamp: int = Field(0, ge=0, le=MAX_TIMESTAMP)
 
 
 class VersionRecord(BaseModel):

@@ -29,6 +29,7 @@ file (WAL lets readers run beside one writer). A batch of events is one transact
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -42,6 +43,8 @@ from fathom.online.errors import Conflict, NotFound
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 
 DB_NAME = "fathom.sqlite3"
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -221,9 +224,7 @@ class Store:
     def upsert_items(self, items: Iterable[ItemRecord]) -> int:
         """Insert or replace items; returns how many were written."""
         now = time.time()
-        rows = [(i.item_id, i.title, i.description,
-                 json.dumps({"categorical": i.categorical, "numeric": i.numeric}, ensure_ascii=False), now)
-                for i in items]
+        rows = [(i.item_id, i.title, i.description, _attributes_json(i), now) for i in items]
         if not rows:
             return 0
         with self._tx() as c:
@@ -236,8 +237,13 @@ class Store:
 
     @staticmethod
     def _item(row: tuple) -> ItemRecord:
-        attrs = json.loads(row[3])
-        return ItemRecord(item_id=row[0], title=row[1], description=row[2], **attrs)
+        """The item of a stored row; a value an older release let in (a non-finite number, a bad attribute name)
+        is left out with a warning naming the item, so that one bad row never stops the store from opening."""
+        try:
+            attrs = json.loads(row[3])
+            return ItemRecord(item_id=row[0], title=row[1], description=row[2], **attrs)
+        except ValueError as exc:
+            return _repaired_item(row, exc)
 
     def get_item(self, item_id: str) -> ItemRecord:
         rows = self._query("SELECT item_id, title, description, attributes FROM items WHERE item_id = ?", (item_id,))
@@ -393,3 +399,35 @@ class Store:
             c.execute("DELETE FROM activations WHERE id = ?", (rows[0][0],))
             c.execute("UPDATE model_versions SET active = (version = ?)", (rows[1][1],))
         return self.version(rows[1][1])
+
+
+def _attributes_json(item: ItemRecord) -> str:
+    """The stored attributes of ``item``; refuses what JSON cannot hold (NaN, infinities) naming the item."""
+    try:
+        return json.dumps({"categorical": item.categorical, "numeric": item.numeric}, ensure_ascii=False,
+                          allow_nan=False)
+    except ValueError:
+        raise ValueError(f"item {item.item_id!r}: numeric attributes must be finite numbers") from None
+
+
+def _repaired_item(row: tuple, error: Exception) -> ItemRecord:
+    """A stored item whose attributes no longer validate, with the offending values left out (logged)."""
+    try:
+        attrs = json.loads(row[3])
+    except ValueError:
+        attrs = {}
+    attrs = attrs if isinstance(attrs, dict) else {}
+    kept: dict[str, dict] = {"categorical": {}, "numeric": {}}
+    dropped = []
+    for kind in ("categorical", "numeric"):
+        values = attrs.get(kind)
+        for name, value in (values.items() if isinstance(values, dict) else ()):
+            probe = {kind: {name: value}}
+            try:
+                ItemRecord(item_id="probe", title="", **probe)
+                kept[kind][name] = value
+            except ValueError:
+                dropped.append(f"{kind}.{name} = {value!r}")
+    logger.warning("item %r: stored attributes are invalid (%s); left out: %s", row[0], str(error).splitlines()[0],
+                   ", ".join(dropped) or "nothing")
+    return ItemRecord(item_id=row[0], title=row[1] or "", description=row[2] or "", **kept)

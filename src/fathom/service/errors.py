@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from fathom.online.errors import Conflict, NoActiveModel, NotFound
+from fathom.online.errors import Conflict, LimitExceeded, NoActiveModel, NotFound
 
 
 def field_errors(exc: RequestValidationError | ValidationError) -> list[dict[str, str]]:
@@ -40,4 +40,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _handler(404))
     app.add_exception_handler(NoActiveModel, _handler(503))
     app.add_exception_handler(Conflict, _handler(409))
+    app.add_exception_handler(LimitExceeded, _handler(422))
     app.add_exception_handler(ValueError, _handler(400))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
-from fathom.online.records import EventRecord, VersionRecord
+from fathom.online.records import AttributeName, AttributeValue, EventRecord, VersionRecord
 from fathom.retrieval.filters import SearchFilter
 
 
@@ -81,11 +81,20 @@ class Stored(BaseModel):
     stored: int
 
 
+MAX_ITEM_ATTRIBUTES = 64
+"""Most categorical (and, apart, numeric) attributes one item may have."""
+
+
 class ItemIn(Body):
-    title: str = Field(min_length=1)
-    description: str = ""
-    categorical: dict[str, str | list[str]] = {}
-    numeric: dict[str, float] = {}
+    """A catalogue item. Attribute names are 1-64 letters, digits or ``_`` (with ``space . : / -`` inside); the
+    catalogue as a whole has a limit on distinct attribute names too (the service's ``max_attribute_names``)."""
+
+    title: str = Field(min_length=1, max_length=1000)
+    description: str = Field("", max_length=100_000)
+    categorical: dict[AttributeName, AttributeValue | Annotated[list[AttributeValue], Field(max_length=100)]] = Field(
+        {}, max_length=MAX_ITEM_ATTRIBUTES, description="filterable values, e.g. {\"genres\": [\"Comedy\"]}")
+    numeric: dict[AttributeName, FiniteFloat] = Field(
+        {}, max_length=MAX_ITEM_ATTRIBUTES, description="finite numbers for range filters, e.g. {\"year\": 1994}")
 
 
 class UserOut(BaseModel):

@@ -20,6 +20,7 @@ ENV = {
     "FATHOM_API_KEY": "api_key",
     "FATHOM_MAX_BODY_BYTES": "max_body_bytes",
     "FATHOM_MAX_BATCH": "max_batch",
+    "FATHOM_MAX_ATTRIBUTE_NAMES": "max_attribute_names",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
     "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LEARN_INTERVAL": "learning.interval_s",
@@ -40,6 +41,9 @@ class ServiceSettings(Config):
     """Most events in one batch."""
     max_k: int = Field(1000, gt=0)
     """Largest number of results one request may ask for."""
+    max_attribute_names: int = Field(256, ge=1)
+    """Most distinct attribute names (categorical and numeric together) in the catalogue; an item upsert that
+    would add more is refused with 422."""
     search_encoder: EncoderName | None = None
     """Dense encoder of the catalogue index (``minilm``, ``e5``); None: BM25 only."""
     torch_threads: int | None = Field(1, ge=1)
@@ -52,7 +56,7 @@ class ServiceSettings(Config):
     time, by a lease in the store); POST /models/train runs it on demand with these settings."""
 
     def engine_config(self) -> EngineConfig:
-        return EngineConfig(encoder=self.search_encoder)
+        return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
