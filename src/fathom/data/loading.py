@@ -83,7 +83,9 @@ class LoadConfig(Config):
     """Where to write the problem report (``.csv`` or ``.json``) when there are problems."""
     missing_values: tuple[str, ...] = ()
     """Cell values read as missing in every column, e.g. ``("unknown", "N/A")``; blank cells always are."""
-    encoding: str = "utf-8"
+    encoding: str | None = None
+    """Text encoding of CSV/TSV/JSON Lines files; None: UTF-8, or UTF-16/32 when the file starts with their
+    byte-order mark (a UTF-8 mark is skipped). A file that does not decode is an error naming line and byte."""
 
 
 @dataclass(frozen=True)
