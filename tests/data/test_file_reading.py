@@ -5,9 +5,10 @@ import gzip
 import json
 import random
 
+import pandas as pd
 import pytest
 
-from fathom.data.loading import DataWarning, load_events
+from fathom.data.loading import DataWarning, load_catalog, load_events
 from fathom.data.readers import read_raw
 from fathom.data.validation import DataValidationError
 
@@ -126,6 +127,31 @@ def test_empty_files_still_say_empty(tmp_path, content, suffix):
         load_events(path)
 
 
+@pytest.mark.parametrize("text", ["1" * 23, "-" + "9" * 19, "1e300"])
+def test_timestamps_outside_the_representable_dates_are_problems(tmp_path, text):
+    path = tmp_path / "e.csv"
+    path.write_text(HEADER + "u1,i1,click,1,1600000000\n" + f"u2,i2,click,1,{text}\n")
+    with pytest.raises(DataValidationError) as err:
+        load_events(path)
+    (problem,) = list(err.value.report)
+    assert (problem.row, problem.line, problem.column, problem.value) == (2, 3, "timestamp", text)
+    assert problem.reason.startswith("timestamp out of range")
+    with pytest.warns(DataWarning):
+        assert load_events(path, on_error="skip").table.frame["timestamp"].tolist() == [1600000000]
+
+
+def test_timestamp_range_applies_after_the_unit(tmp_path):
+    path = tmp_path / "e.csv"
+    ms = 1_600_000_000_123  # milliseconds: fine in ms, out of range when read as seconds
+    path.write_text(HEADER + f"u1,i1,click,1,{ms}\n")
+    assert load_events(path, timestamp_unit="ms").table.frame["timestamp"].tolist() == [1_600_000_000]
+    with pytest.raises(DataValidationError, match="timestamp out of range"):
+        load_events(path)
+    frame = pd.DataFrame({"user_id": ["u"], "item_id": ["i"], "timestamp": [10.0**20]})
+    with pytest.raises(DataValidationError, match=r"<frame> row 1, column 'timestamp': timestamp out of range"):
+        load_events(frame)
+
+
 @pytest.mark.parametrize("sep, suffix", [(",", ".csv"), ("\t", ".tsv")])
 def test_a_column_named_twice_is_an_error_naming_it(tmp_path, sep, suffix):
     path = tmp_path / f"e{suffix}"
@@ -144,6 +170,30 @@ def test_a_json_key_given_twice_is_a_row_problem(tmp_path):
     (problem,) = list(err.value.report)
     assert (problem.row, problem.line) == (2, 2)
     assert problem.reason == "key 'item_id' appears more than once in the object"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_header_without_rows_is_a_problem(tmp_path, suffix):
+    path = tmp_path / f"items{suffix}"
+    if suffix == ".csv":
+        path.write_text("item_id,title\n")
+    else:
+        pd.DataFrame({"item_id": pd.Series(dtype=str), "title": pd.Series(dtype=str)}).to_parquet(path)
+    with pytest.raises(DataValidationError) as err:
+        load_catalog(path)
+    assert str(err.value).splitlines() == [f"{path}: no data rows",
+                                           f"  {path}: no data rows (nothing below the header)"]
+    with pytest.warns(DataWarning, match="no data rows"):
+        result = load_catalog(path, on_error="skip")
+    assert not result.report.ok and result.report.rows_read == 0 and len(result.table) == 0
+
+
+def test_a_rejected_load_does_not_claim_it_kept_rows(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text(HEADER + "u1,i1,click,1,5\nu2,i2,click,1,never\n")
+    with pytest.raises(DataValidationError) as err:
+        load_events(path)
+    assert str(err.value).splitlines()[0] == f"{path}: 1 problem(s) in 1 of 2 rows; nothing loaded"
 
 
 def test_plain_tables_share_the_sniffing(tmp_path):

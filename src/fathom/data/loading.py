@@ -29,6 +29,7 @@ from fathom.data.records import Catalog, ColumnKind, EventTable, Table, UserTabl
 from fathom.data.validation import (
     DataValidationError,
     Issues,
+    Problem,
     ValidationReport,
     clean_strings,
     duplicate_keys,
@@ -232,18 +233,20 @@ def load_table(
 
     line_of = _line_lookup(raw, n)
     found_problems = issues.frame(name, raw.rows, line_of)
+    if raw.rows_read == 0:
+        raw.problems.append(Problem(name, None, None, "", "no data rows (nothing below the header)"))
     if raw.problems:
         found_problems = pd.concat([problems_frame(raw.problems), found_problems], ignore_index=True)
         found_problems = found_problems.sort_values("row", kind="stable").reset_index(drop=True)
     bad = issues.bad_mask(n)
-    kept = raw.rows_read - len(raw.problems) - int(bad.sum())
+    kept = raw.rows_read - sum(p.row is not None for p in raw.problems) - int(bad.sum())
     report = ValidationReport(name, raw.rows_read, kept, found_problems)
     if not report.ok:
         where = "; LoadResult.report lists them (set report_path to write them to a file)"
         if config.report_path is not None:
             where = f"; report written to {report.write(config.report_path)}"
         if config.on_error == "reject":
-            raise DataValidationError(report)
+            raise DataValidationError(report, report.summary(rejected=True))
         warnings.warn(f"{report.summary()}{where}", DataWarning, stacklevel=3)
     result = pd.DataFrame({c: s.reset_index(drop=True) for c, s in out.items()}, index=pd.RangeIndex(n))
     if bad.any():

@@ -27,6 +27,10 @@ from fathom.data.records import EVENT_TYPES
 PROBLEM_COLUMNS = ["file", "row", "line", "column", "reason", "value"]
 EVENT_ALIASES = {"favorite": "favourite", "fav": "favourite", "buy": "purchase", "add_to_cart": "cart"}
 _SHOWN = 5  # problems named in an error message
+TIMESTAMP_RANGE = (-9_223_372_036, 9_223_372_036)
+"""Seconds since the epoch that a timestamp may hold: the dates pandas can represent (1677-09-22 to 2262-04-11);
+numbers outside it (a 23-digit value, milliseconds read as seconds times a thousand) are problems, never wrapped."""
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
 
 @dataclass(frozen=True)
@@ -96,13 +100,16 @@ class ValidationReport:
             out.append(str(p))
         return out
 
-    def summary(self) -> str:
+    def summary(self, rejected: bool = False) -> str:
+        """One line: rows read and the problems; ``rejected``: nothing was loaded, so no rows are called kept."""
         if self.ok:
             return f"{self.file}: {self.rows_read} rows, no problems"
-        return (
-            f"{self.file}: {len(self)} problem(s) in {self.rows_dropped} of {self.rows_read} rows"
-            + (f"; kept {self.rows_kept}" if self.rows_kept else "")
-        )
+        if self.rows_read == 0:
+            return f"{self.file}: no data rows"
+        out = f"{self.file}: {len(self)} problem(s) in {self.rows_dropped} of {self.rows_read} rows"
+        if rejected:
+            return out + "; nothing loaded"
+        return out + (f"; kept {self.rows_kept}" if self.rows_kept else "")
 
     def to_dict(self) -> dict:
         return {
@@ -306,9 +313,16 @@ def parse_timestamp(
         missing = text.isna().to_numpy()
         nums = to_float(text) if fmt is None else np.full(len(raw), np.nan)
     numeric = ~np.isnan(nums) & np.isfinite(nums)
-    out[numeric] = np.floor(nums[numeric] / scale).astype(np.int64)
+    secs = np.floor(nums[numeric] / scale)
+    in_range = (secs >= TIMESTAMP_RANGE[0]) & (secs <= TIMESTAMP_RANGE[1])
+    out_of_range = numeric.copy()
+    out_of_range[numeric] = ~in_range
+    numeric[numeric] = in_range
+    out[numeric] = secs[in_range].astype(np.int64)
     issues.add(column, missing, f"missing {column}", raw)
-    rest = ~numeric & ~missing
+    issues.add(column, out_of_range, f"{column} out of range (as {_UNIT_NAMES[unit]} since 1970 it is not "
+               "a date between 1677 and 2262)", raw)
+    rest = ~numeric & ~missing & ~out_of_range
     if rest.any():
         bad = rest.copy()
         if text is not None:
