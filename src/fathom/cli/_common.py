@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
-from typing import Any
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fathom.data.validation import DataValidationError, ValidationReport
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,10 +56,90 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="events column mapping, e.g. --map userId=user_id (repeatable)")
     parser.add_argument("--default", action="append", default=[], metavar="COLUMN=VALUE",
                         help="constant for an events column the file lacks, e.g. --default event=click")
+    add_encoding_argument(parser)
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="leave out the rows with problems (the first few are printed) and go on with the "
+                             "valid ones; without it any problem stops the command")
+
+
+def add_encoding_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoding", help="text encoding of CSV/TSV/JSON Lines files, e.g. latin-1 (default: "
+                                           "UTF-8, or UTF-16/32 when the file starts with a byte-order mark)")
 
 
 def dataset_from_args(source: str, args: argparse.Namespace):
+    """A built-in data set, or the files named by the data arguments. Rows with problems stop the command
+    (its error names the first ones, printed above it) unless ``--skip-bad-rows``, which prints them and goes on."""
+    from fathom.data.dataset import Dataset
+    from fathom.data.loading import DataWarning, LoadConfig
+    from fathom.data.sources import builtin_names
+    from fathom.data.validation import DataValidationError
     from fathom.runs import load_dataset, parse_settings
 
     columns = {k: str(v) for k, v in parse_settings(args.map).items()}
-    return load_dataset(source, args.catalog, args.users, columns, parse_settings(args.default))
+    defaults = parse_settings(args.default)
+    if source in builtin_names() or not Path(source).exists():  # a built-in, or load_dataset's error naming them
+        return load_dataset(source, args.catalog, args.users, columns, defaults)
+    common = LoadConfig(encoding=args.encoding, on_error="skip" if args.skip_bad_rows else "reject")
+    try:
+        with warnings.catch_warnings():  # the problems are printed below, in the CLI's words
+            warnings.simplefilter("ignore", DataWarning)
+            dataset = Dataset.from_files(
+                events=source, catalog=args.catalog, users=args.users, name=Path(source).stem,
+                events_config=common.replace(columns=columns, defaults=defaults),
+                catalog_config=common, users_config=common,
+            )
+    except DataValidationError as exc:
+        if exc.report.rows_read == 0:  # about the whole file (empty, binary, a missing column): one line already
+            raise
+        raise _stopped(exc.report, source, args) from None
+    for report in dataset.reports.values():  # --skip-bad-rows: say what was left out
+        if report.rows_kept == 0:
+            raise _stopped(report, source, args)
+        if not report.ok:
+            print(f"{_counts(report)}: --skip-bad-rows left them out and kept {report.rows_kept}", file=sys.stderr)
+            _print_problems(report)
+            if len(report) > SHOWN:
+                print(f"  ... and {len(report) - SHOWN} more; `{validate_command(report.file, source, args)}` "
+                      "lists every problem", file=sys.stderr)
+    return dataset
+
+
+SHOWN = 5  # problems printed by a command that reads data files (fathom validate prints more)
+
+
+def _stopped(report: ValidationReport, source: str, args: argparse.Namespace) -> DataValidationError:
+    """The error that stops a command on bad rows: the first problems are printed above it, and its one line
+    names the file, says that nothing went on, and which option goes on or lists everything."""
+    from fathom.data.validation import DataValidationError
+
+    if report.rows_read == 0:
+        return DataValidationError(report)  # "FILE: no data rows"
+    _print_problems(report)
+    go_on = (f"pass --skip-bad-rows to go on with the {report.rows_kept} valid rows" if report.rows_kept
+             else "no row is valid")
+    return DataValidationError(report, f"{_counts(report)} (the first {min(len(report), SHOWN)} above), so nothing "
+                                       f"was done; {go_on}; `{validate_command(report.file, source, args)}` lists "
+                                       "every problem")
+
+
+def _counts(report: ValidationReport) -> str:
+    return f"{report.file}: {len(report)} problem(s) in {report.rows_dropped} of {report.rows_read} rows"
+
+
+def _print_problems(report: ValidationReport) -> None:
+    for line in report.messages(limit=SHOWN):
+        print(f"  {line}", file=sys.stderr)
+
+
+def validate_command(file: str, events: str, args: argparse.Namespace) -> str:
+    """The ``fathom validate`` command line that lists every problem of one of the data files."""
+    argv = ["fathom", "validate", file]
+    if file == str(Path(events)):
+        argv += [a for pair in args.map for a in ("--map", pair)]
+        argv += [a for pair in args.default for a in ("--default", pair)]
+    else:
+        argv += ["--kind", "catalog" if file == str(Path(args.catalog or "")) else "users"]
+    if args.encoding:
+        argv += ["--encoding", args.encoding]
+    return shlex.join(argv)

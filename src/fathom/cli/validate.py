@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from fathom.cli._common import add_encoding_argument
 from fathom.data.loading import DataWarning, load_catalog, load_events, load_users
 from fathom.runs import parse_settings
 
@@ -18,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="column mapping, e.g. --map userId=user_id (repeatable)")
     parser.add_argument("--default", action="append", default=[], metavar="COLUMN=VALUE",
                         help="constant for a column the file lacks, e.g. --default event=click")
+    add_encoding_argument(parser)
     parser.add_argument("--report", help="write every problem to this .csv or .json file")
     parser.add_argument("--show", type=int, default=20, help="problems to print (default 20)")
 
@@ -28,13 +30,14 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # the problems are printed below
         warnings.simplefilter("ignore", DataWarning)
         result = LOADERS[args.kind](args.file, columns=columns, defaults=defaults, on_error="skip",
-                                    report_path=args.report)
+                                    report_path=args.report, encoding=args.encoding)
     report = result.report
     print(f"{args.file}: {report.rows_read} rows read, {report.rows_kept} valid, {report.rows_dropped} with problems")
     for line in report.messages(limit=args.show):
         print(f"  {line}")
     if len(report) > args.show:
         print(f"  ... and {len(report) - args.show} more" + (f" (all in {args.report})" if args.report else ""))
-    if args.report:
-        print(f"report written to {args.report}")
+    if args.report:  # the loader writes one only when there is a problem to list
+        print(f"no problems, so {args.report} was not written" if report.ok
+              else f"report written to {args.report}")
     return 0 if report.ok else 1
