@@ -12,8 +12,9 @@ import torch
 from fathom.models.bpr import MFNet
 from fathom.online.engine import Engine
 from fathom.online.errors import Conflict
-from fathom.online.learner import LEASE, OnlineLearner, run_exclusive
+from fathom.online.learner import OnlineLearner, run_exclusive
 from fathom.online.learning import LearningConfig, holdout_recent, learn_once
+from fathom.online.leases import LEASE
 from fathom.online.records import EventRecord, ItemRecord
 from fathom.online.store import Store
 from fathom.online.versions import load_version
@@ -73,7 +74,7 @@ def test_training_on_new_events_moves_a_user_toward_what_they_now_interact_with(
     stale = top(engine, "u0")
     assert genre_share(stale, "b") <= 0.2  # BPR scores a known user from the embedding trained before
 
-    report = learn_once(store, LearningConfig(warm_epochs=10), force=True)
+    report = learn_once(store, LearningConfig(min_validation_users=1, warm_epochs=10), force=True)
     assert report.status == "activated" and report.version == 2 and report.baseline_version == 1
     assert report.new_events == 15
     # held out: u0's latest baking item (b11) and newbie's latest (a2); the candidate ranks them, version 1 cannot
@@ -109,7 +110,8 @@ def test_a_worse_candidate_is_kept_but_not_activated(tmp_path):
                        timestamp=3_000 + j) for u in range(0, 40, 3) for j in range(2)]
     store.add_events(new)
     before = top(engine, "u3")
-    report = learn_once(store, LearningConfig(model="pop"), force=True)  # popularity ignores genres: worse
+    # popularity ignores genres: worse
+    report = learn_once(store, LearningConfig(min_validation_users=1, model="pop"), force=True)
     assert report.status == "rejected" and report.version == 2
     assert report.metrics["ndcg@10"] < report.baseline["ndcg@10"]
     assert "worse than version 1's" in report.reason
@@ -119,12 +121,12 @@ def test_a_worse_candidate_is_kept_but_not_activated(tmp_path):
     assert engine.bundle.version == 1 and top(engine, "u3") == before
 
     # validation forced to fail: a tolerance of -1 demands an NDCG gain of 1, which no candidate can show
-    report = learn_once(store, LearningConfig(tolerance=-1.0), force=True)
+    report = learn_once(store, LearningConfig(min_validation_users=1, tolerance=-1.0), force=True)
     assert report.status == "rejected" and report.version == 3 and store.active_version().version == 1
     assert "worse than version 1's" in report.reason and "(tolerance -1)" in report.reason
     assert store.version(3).note.startswith("online learning (trained anew): rejected")
     # and a tolerance of 1 accepts any candidate
-    report = learn_once(store, LearningConfig(tolerance=1.0), force=True)
+    report = learn_once(store, LearningConfig(min_validation_users=1, tolerance=1.0), force=True)
     assert report.status == "activated" and store.active_version().version == 4
     assert [v.version for v in store.versions()] == [1, 2, 3, 4]  # every version is kept
     store.close()
@@ -146,16 +148,17 @@ def test_only_one_process_trains_at_a_time(tmp_path):
     store.add_events([EventRecord(user_id="u1", item_id=f"a{n}", timestamp=5_000 + n) for n in range(3)])
     assert store.try_lease(LEASE, "another-host:1:1", 60)
     with pytest.raises(Conflict, match="another process is training"):
-        run_exclusive(store, LearningConfig(), force=True)
+        run_exclusive(store, LearningConfig(min_validation_users=1), force=True)
     store.release_lease(LEASE, "another-host:1:1")
-    assert run_exclusive(store, LearningConfig(), force=True).version == 2
+    assert run_exclusive(store, LearningConfig(min_validation_users=1), force=True).version == 2
     assert store.try_lease(LEASE, "another-host:1:1", 60)  # released after the run
     store.close()
 
 
 def test_background_learner_trains_once_enough_events_arrived(tmp_path):
     store = prepare_store(tmp_path, "ease")
-    learner = OnlineLearner(store, LearningConfig(interval_s=0.05, min_new_events=4, tolerance=1.0))
+    config = LearningConfig(min_validation_users=1, interval_s=0.05, min_new_events=4, tolerance=1.0)
+    learner = OnlineLearner(store, config)
     learner.start()
     try:
         time.sleep(0.3)
@@ -185,7 +188,7 @@ def test_a_sequence_model_is_warm_started_with_the_new_item_and_the_new_events(t
     store.add_events([EventRecord(user_id="u0", item_id=i, timestamp=9_000 + n) for n, i in enumerate(["s6", "s10"])]
                      + [EventRecord(user_id="u1", item_id="s7", timestamp=9_100)])
     # one epoch at a negligible learning rate: the candidate's weights are the old ones plus the new item's row
-    report = learn_once(store, LearningConfig(warm_epochs=1, settings={"lr": 1e-9}), force=True)
+    report = learn_once(store, LearningConfig(min_validation_users=1, warm_epochs=1, settings={"lr": 1e-9}), force=True)
     assert report.version == 2 and report.metrics["n_users"] == 2  # u0's s10 and u1's s7 held out
     old, new = (load_version(store, store.version(v)).model for v in (1, 2))
     assert (old.n_items, new.n_items, new.meta["warm_start"]["from_items"]) == (20, 21, 20)

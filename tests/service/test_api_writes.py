@@ -145,7 +145,7 @@ def test_malformed_json_and_oversized_bodies(make_client):
     assert client.get("/users/u0").json()["events"] == 6
 
 
-def test_api_key_is_required_for_writes_only(make_client):
+def test_api_key_is_required_for_writes_and_reads_of_a_users_data(make_client):
     client = make_client(api_key="s3cret")
     event = {"user_id": "u0", "item_id": "s7"}
     r = client.post("/events", json=event)
@@ -155,10 +155,21 @@ def test_api_key_is_required_for_writes_only(make_client):
     for method, path in [("PUT", "/items/z"), ("DELETE", "/items/s1"), ("DELETE", "/users/u1"),
                          ("POST", "/models/1/activate"), ("POST", "/models/rollback")]:
         assert client.request(method, path, json={"title": "z"}).status_code == 401, path
-    assert client.get("/users/u0").json()["events"] == 6  # nothing was written
-    assert client.post("/events", json=event, headers={"X-API-Key": "s3cret"}).status_code == 201
-    assert client.get("/recommend/u0").status_code == 200  # reads need no key
-    assert client.get("/users/u0").json()["events"] == 7
+    key = {"X-API-Key": "s3cret"}
+    assert client.get("/users/u0", headers=key).json()["events"] == 6  # nothing was written
+    assert client.post("/events", json=event, headers=key).status_code == 201
+    assert client.get("/users/u0", headers=key).json()["events"] == 7
+    # one user's data (events, recommendations with their reasons, who is active) is read with the key only
+    for path in ("/users/u0", "/recommend/u0", "/status/users"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"X-API-Key": "wrong"}).status_code == 403, path
+        assert client.get(path, headers=key).status_code == 200, path
+    assert client.post("/recommend", json={"user_id": "u0"}).status_code == 401
+    assert client.post("/recommend", json={"user_id": "u0"}, headers=key).status_code == 200
+    # catalogue reads and an anonymous visitor's recommendations stay open
+    assert client.post("/recommend", json={"recent_items": ["s1"]}).status_code == 200
+    for path in ("/search?q=space", "/similar/s1", "/items/s1", "/health", "/status"):
+        assert client.get(path).status_code == 200, path
 
 
 def test_model_versions_activate_and_rollback(client):

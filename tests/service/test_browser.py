@@ -200,7 +200,7 @@ def test_status_page_lists_versions_metrics_and_live_counts(page, server):
     expect(page.locator('#counts tr[data-count="events: purchase"] td')).to_have_text("1")
 
 
-def test_with_an_api_key_configured_the_page_asks_for_it_before_recording_clicks(browser, tmp_path):
+def test_with_an_api_key_configured_the_page_asks_for_it_before_showing_users_and_recording_clicks(browser, tmp_path):
     folder = prepare_folder(tmp_path / "data")
     with serve_url(folder, "--api-key", "k1") as base:
         tab = browser.new_page()
@@ -208,9 +208,13 @@ def test_with_an_api_key_configured_the_page_asks_for_it_before_recording_clicks
         try:
             open_app(tab, base)
             expect(tab.locator("#key-label")).to_be_visible()
+            expect(tab.locator("#user-summary")).to_contain_text("with the API key only")
+            tab.fill("#api-key", "k1")
+            tab.dispatch_event("#api-key", "change")
             tab.select_option("#user-select", "u0")
             expect(tab.locator("#recs > li")).to_have_count(10)
             first = item_ids(tab, "recs")[0]
+            tab.fill("#api-key", "")
             tab.click(f'#recs li[data-item-id="{first}"] .item-link')
             expect(tab.locator("#message")).to_contain_text("The click was not recorded")
             assert stored_event_count(folder) == 120

@@ -112,16 +112,20 @@ def test_a_new_catalogue_item_is_recommended_through_its_text_before_retraining(
 def test_train_endpoint_validates_registers_and_lists_metrics(client):
     for n in range(6):  # space fans add the next item of their ring
         client.post("/events", json={"user_id": f"u{n}", "item_id": f"s{(n + 6) % 10}", "timestamp": 9_000 + n})
+    # six users to validate on are too few to decide (at least 20 by default): nothing is trained or activated
+    r = client.post("/models/train")
+    assert r.json()["status"] == "skipped" and "6 users" in r.json()["reason"], r.json()
+    assert "at least 20 needed" in r.json()["reason"] and len(client.get("/models").json()["versions"]) == 1
     # a tolerance of -1 demands a gain of a whole NDCG point, which no candidate can make: the rejection path,
     # whatever the two models score on these 6 users
-    r = client.post("/models/train", json={"model": "pop", "tolerance": -1.0})
+    r = client.post("/models/train", json={"model": "pop", "tolerance": -1.0, "min_validation_users": 1})
     assert r.status_code == 200, r.text
     report = r.json()
     assert report["status"] == "rejected" and report["version"] == 2 and report["new_events"] == 6, report
     assert report["metrics"]["ndcg@10"] < report["baseline"]["ndcg@10"] + 1.0  # the rule the verdict applied
     assert 0.0 <= report["metrics"]["ndcg@10"] <= 1.0 and "tolerance -1" in report["reason"]
     assert client.get("/recommend/u0").json()["model_version"] == 1
-    r = client.post("/models/train", json={"tolerance": 1.0})
+    r = client.post("/models/train", json={"tolerance": 1.0, "min_validation_users": 1})
     assert r.json()["status"] == "activated" and r.json()["version"] == 3
     assert client.get("/recommend/u0").json()["model_version"] == 3
     listing = client.get("/models").json()
@@ -154,7 +158,7 @@ def test_learning_settings_come_from_the_environment_and_typos_fail():
 
 
 def test_the_app_runs_the_learner_in_the_background(data_dir):
-    learning = {"interval_s": 0.05, "min_new_events": 3, "tolerance": 1.0}
+    learning = {"interval_s": 0.05, "min_new_events": 3, "tolerance": 1.0, "min_validation_users": 1}
     with TestClient(create_app(ServiceSettings(data_dir=data_dir, learning=learning))) as client:
         engine = client.app.state.engine
         assert engine.learner is not None

@@ -26,13 +26,14 @@ def test_fathom_serve_answers_real_http_requests(tmp_path):
         base = server.base
         status, health = call(f"{base}/health")
         assert status == 200 and health["model_version"] == 1 and health["items"] == 20
-        status, recs = call(f"{base}/recommend/u0?k=4")
+        assert call(f"{base}/recommend/u0?k=4")[0] == 401  # one user's data needs the key
+        status, recs = call(f"{base}/recommend/u0?k=4", headers={"X-API-Key": "k1"})
         assert status == 200 and {r["item_id"] for r in recs["items"]} == {"s6", "s7", "s8", "s9"}
         status, _ = call(f"{base}/events", {"user_id": "u0", "item_id": "s6"})
         assert status == 401
         status, stored = call(f"{base}/events", {"user_id": "u0", "item_id": "s6"}, {"X-API-Key": "k1"})
         assert status == 201 and stored == {"stored": 1}
-        status, recs = call(f"{base}/recommend/u0?k=4")
+        status, recs = call(f"{base}/recommend/u0?k=4", headers={"X-API-Key": "k1"})
         got = [r["item_id"] for r in recs["items"]]
         assert "s6" not in got and {"s7", "s8", "s9"} <= set(got)
         assert any(r["because"] == "s6" for r in recs["items"])  # the new event already explains a pick

@@ -15,7 +15,6 @@ share a lock.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from fathom.online.errors import Conflict, LimitExceeded, NoActiveModel, NotFoun
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 from fathom.online.scoring import affinity, top_contributors
 from fathom.online.serving import is_sequential, serve_scores
-from fathom.online.store import Store
+from fathom.online.store import Store, lease_owner
 from fathom.online.versions import ModelBundle, load_version
 from fathom.retrieval.filters import SearchFilter
 from fathom.retrieval.lexical import LexicalConfig
@@ -102,7 +101,7 @@ class Engine:
     def close(self) -> None:
         self.stop_learner()
         if self._index_changes:
-            owner = f"{os.getpid()}:{id(self)}"
+            owner = lease_owner(str(id(self)))
             if self.store.try_lease("index-save", owner, 120.0):  # one worker at a time writes the index folder
                 try:
                     self.save_index()
@@ -304,13 +303,14 @@ class Engine:
         self.store.delete_item(item_id)
         self._sync_index()
 
-    def ingest(self, events: Sequence[EventRecord]) -> int:
-        """Store events in one transaction; every item must be in the catalogue (NotFound names the first)."""
+    def ingest(self, events: Sequence[EventRecord], key: str | None = None) -> tuple[int, bool]:
+        """Store events in one transaction; every item must be in the catalogue (NotFound names the first).
+        ``key``: an idempotency key (see :meth:`Store.add_events`). Returns (stored, replayed)."""
         missing = self.store.missing_items(e.item_id for e in events)
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise NotFound(f"unknown item {missing[0]!r}{more}: add it with PUT /items/{{item_id}} first")
-        return self.store.add_events(events)
+        return self.store.add_events_once(events, key)
 
     def delete_user(self, user_id: str) -> int:
         return self.store.delete_user(user_id)

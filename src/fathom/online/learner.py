@@ -8,36 +8,64 @@ find too few new events and skip. :func:`run_exclusive` is the same guarded run,
 
 from __future__ import annotations
 
+import json
 import logging
-import os
-import socket
 import threading
+import time
 from collections.abc import Callable
 
 from fathom.online.errors import Conflict
 from fathom.online.learning import LearningConfig, LearningReport, learn_once
-from fathom.online.store import Store
+from fathom.online.leases import held_lease
+from fathom.online.store import Store, lease_owner
+from fathom.online.versions import remove_unfinished
 
-LEASE = "learner"
-LEASE_SECONDS = 3600.0  # longer than any training run; a crashed process's lease lapses after this
+LAST_RUN = "learner:last"  # store meta key: JSON of the last run's outcome (any process)
 
 logger = logging.getLogger(__name__)
 
 
+def recover(store: Store, log: Callable[[str], None] = logger.warning) -> list[tuple[str, int]]:
+    """After a crash: take over the learner lease from a holder that is no longer running (logged by the
+    store) and delete the model folders a killed run left unregistered. Nothing happens while a live process
+    trains. Returns the removed folders (path, bytes)."""
+    try:
+        with held_lease(store, lease_owner("recover")):
+            removed = remove_unfinished(store)
+    except Conflict:
+        return []
+    for path, size in removed:
+        log(f"removed {path} ({size / 1e6:.1f} MB), left unregistered by a training run that did not finish")
+    return removed
+
+
+def _record(store: Store, outcome: dict) -> None:
+    store.set_meta(LAST_RUN, json.dumps({"at": time.time(), **outcome}))
+
+
+def last_run(store: Store) -> dict | None:
+    """The outcome of the last learning run of any process: at, status, reason, version or error."""
+    raw = store.meta(LAST_RUN)
+    return json.loads(raw) if raw else None
+
+
 def run_exclusive(store: Store, config: LearningConfig, force: bool = False,
                   log: Callable[[str], None] = logger.info) -> LearningReport:
-    """:func:`learn_once` while holding the store's learner lease; Conflict when another run holds it."""
-    owner = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    if not store.try_lease(LEASE, owner, LEASE_SECONDS):
-        raise Conflict("another process is training a model right now; try again when it has finished")
-    try:
-        return learn_once(store, config, force=force, log=log)
-    finally:
-        store.release_lease(LEASE, owner)
+    """:func:`learn_once` while holding the store's learner lease; Conflict when another run holds it. Its
+    outcome (or failure) is recorded in the store for the status page."""
+    with held_lease(store, lease_owner(str(threading.get_ident()))):
+        try:
+            report = learn_once(store, config, force=force, log=log)
+        except Exception as exc:
+            _record(store, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            raise
+    _record(store, {"status": report.status, "reason": report.reason, "version": report.version,
+                    "new_events": report.new_events})
+    return report
 
 
 class OnlineLearner:
-    """Runs :func:`run_exclusive` every ``config.interval_s`` seconds until :meth:`stop`; ``reports`` keeps the
+    """Runs :func:`run_exclusive` every ``config.interval_s`` seconds until :meth:`stop`; ``last`` keeps the
     last run's report (None before the first), ``error`` the last run's failure."""
 
     def __init__(self, store: Store, config: LearningConfig, log: Callable[[str], None] | None = None) -> None:
@@ -48,10 +76,13 @@ class OnlineLearner:
         self.last: LearningReport | None = None
         self.error: str | None = None
         self.runs = 0
+        self._last_skip = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fathom-online-learner", daemon=True)
 
     def start(self) -> None:
+        self.log(f"online learning every {self.config.interval_s:g} s once {self.config.min_new_events} new "
+                 "events have arrived")
         self._thread.start()
 
     def stop(self, timeout: float | None = 60.0) -> None:
@@ -66,10 +97,17 @@ class OnlineLearner:
             self.run_once()
 
     def run_once(self) -> LearningReport | None:
-        """One guarded run; a run held by another process, or a failure, is logged and returns None."""
+        """One guarded run; a run held by another process, or a failure, is logged and returns None. A skipped
+        run is logged when its reason differs from the previous one (not every interval)."""
         try:
             self.last = run_exclusive(self.store, self.config, log=self.log)
             self.error = None
+            if self.last.status == "skipped":
+                if self.last.reason != self._last_skip:
+                    self.log(f"online learning skipped: {self.last.reason}")
+                self._last_skip = self.last.reason
+            else:
+                self._last_skip = ""
             return self.last
         except Conflict as exc:
             self.log(f"online learning skipped: {exc}")

@@ -40,7 +40,7 @@ from fathom.models.registry import get_model_class
 from fathom.online.errors import NoActiveModel
 from fathom.online.serving import serve_scores
 from fathom.online.store import Store
-from fathom.online.versions import ModelBundle, load_version
+from fathom.online.versions import ModelBundle, load_version, save_version_folder
 
 
 class LearningConfig(Config):
@@ -54,6 +54,8 @@ class LearningConfig(Config):
     tolerance: float = Field(0.0, description="activate when candidate >= active - tolerance; a negative value "
                                               "demands an improvement")
     holdout: int = Field(1, ge=1, description="most recent new pairs per user held out for validation")
+    min_validation_users: int = Field(20, ge=1, description="users with held-out new events needed to compare a "
+                                                              "candidate with the active version (fewer: skipped)")
     model: str | None = Field(None, description="model of the candidate; None: the active version's")
     settings: dict[str, Any] = Field({}, description="config overrides of the candidate model")
     warm_start: bool = Field(True, description="continue a neural active model's training from its weights")
@@ -194,9 +196,11 @@ def learn_once(store: Store, config: LearningConfig | None = None, force: bool =
     bundle = load_version(store, active)
     pairs, last_id = _pairs(store)
     held = holdout_recent(pairs, active.trained_through, config.holdout)
-    if not held.any():
+    n_validation = int(pairs.loc[held, "user_id"].nunique())
+    if n_validation < config.min_validation_users:
         return LearningReport(status="skipped", new_events=new_events, baseline_version=active.version,
-                              reason="no user has a new item besides their only one: nothing to validate on")
+                              reason=f"{n_validation} users have a new item besides their only one to validate on "
+                                     f"(at least {config.min_validation_users} needed: min_validation_users)")
     users, items = Vocabulary(bundle.users.ids), Vocabulary(bundle.items.ids)
     fit, test = _split_pairs(pairs, held, users, items)
     log(f"online learning: {new_events} new events; training on {len(fit)} pairs, {len(test)} held out")
@@ -214,8 +218,7 @@ def learn_once(store: Store, config: LearningConfig | None = None, force: bool =
               f"{baseline[config.monitor]:.4f} (tolerance {config.tolerance:g}) on {int(metrics['n_users'])} "
               f"users' held-out recent events")
     name = config.model or active.model
-    relative = f"models/{name}-{time.time_ns()}"
-    candidate.save(store.artefacts / relative)
+    relative = save_version_folder(store, candidate, name)
     record = {**metrics, "baseline": {**baseline, "version": active.version}, "new_events": new_events,
               "train_seconds": round(seconds, 3)}
     version = store.add_version(name, relative, len(users), len(items), len(fit), model.config.to_dict(),

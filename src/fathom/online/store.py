@@ -28,8 +28,11 @@ file (WAL lets readers run beside one writer). A batch of events is one transact
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -43,6 +46,7 @@ from fathom.online.errors import Conflict, NotFound
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 
 DB_NAME = "fathom.sqlite3"
+INGEST_KEY_DAYS = 7  # how long an idempotency key of an event batch is remembered
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,16 @@ CREATE TABLE IF NOT EXISTS catalogue_changes (
     item_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS catalogue_changes_by_revision ON catalogue_changes (revision);
+CREATE TABLE IF NOT EXISTS ingest_keys (
+    key TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    stored INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forgotten_users (
+    user_id TEXT PRIMARY KEY,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -203,15 +217,33 @@ class Store:
         return out
 
     # ------------------------------------------------------------------------------------------------ leases
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                      "excluded.value", (key, value))
+
+    def lease(self, name: str) -> tuple[str, float] | None:
+        """(holder, expiry time) of the lease ``name``, or None when nobody holds it."""
+        value = self.meta(f"lease:{name}")
+        if value is None:
+            return None
+        holder, _, until = value.rpartition(" ")
+        return holder, float(until)
+
     def try_lease(self, name: str, owner: str, seconds: float) -> bool:
-        """Take (or renew) the lease ``name`` for ``seconds`` unless another owner holds an unexpired one."""
+        """Take (or renew) the lease ``name`` for ``seconds`` unless another owner holds an unexpired one. A lease
+        whose holder is a process of this host that is no longer running (killed during its work) is taken over
+        at once, with a warning; a holder on another host keeps it until it expires."""
         key, now = f"lease:{name}", time.time()
         with self._tx() as c:
             row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 holder, _, until = row[0].rpartition(" ")
                 if holder != owner and float(until) > now:
-                    return False
+                    if owner_alive(holder):
+                        return False
+                    logger.warning("lease %r: its holder %s is no longer running (stopped during its work); "
+                                   "taken over by %s", name, holder, owner)
             c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
                       "excluded.value", (key, f"{owner} {now + seconds}"))
         return True
@@ -300,18 +332,39 @@ class Store:
             return c.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
 
     # ---------------------------------------------------------------------------------------------- events
-    def add_events(self, events: Iterable[EventRecord]) -> int:
-        """Store events (and create their users) in one transaction; returns how many were stored."""
+    def add_events(self, events: Iterable[EventRecord], key: str | None = None) -> int:
+        """Store events (and create their users) in one transaction; returns how many were stored.
+
+        ``key``: an idempotency key. The first batch with a key is stored and the key remembered in the same
+        transaction (for :data:`INGEST_KEY_DAYS` days); a batch sent again with that key (a client retrying
+        after a lost acknowledgement) stores nothing and returns the count first stored (:meth:`replayed`
+        tells). The same key with other events is a Conflict."""
+        return self.add_events_once(events, key)[0]
+
+    def add_events_once(self, events: Iterable[EventRecord], key: str | None = None) -> tuple[int, bool]:
+        """:meth:`add_events`, returning (stored, replayed): replayed is True when ``key`` was seen before."""
+        events = list(events)
         now = time.time()
         rows = [(e.user_id, e.item_id, e.event, float(e.value), int(e.timestamp or now), now) for e in events]
-        if not rows:
-            return 0
+        if not rows and key is None:
+            return 0, False
         with self._tx() as c:
+            if key is not None:
+                digest = hashlib.sha256(json.dumps([[e.user_id, e.item_id, e.event, float(e.value), e.timestamp]
+                                                    for e in events]).encode()).hexdigest()
+                seen = c.execute("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,)).fetchone()
+                if seen is not None:
+                    if seen[0] != digest:
+                        raise Conflict(f"header Idempotency-Key: {key!r} was used for another batch of events")
+                    return int(seen[1]), True
+                c.execute("DELETE FROM ingest_keys WHERE at < ?", (now - INGEST_KEY_DAYS * 86400,))
+                c.execute("INSERT INTO ingest_keys (key, digest, stored, at) VALUES (?, ?, ?, ?)",
+                          (key, digest, len(rows), now))
             c.executemany("INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?, ?)",
                           [(u, now) for u in dict.fromkeys(r[0] for r in rows)])
             c.executemany("INSERT INTO events (user_id, item_id, event, value, timestamp, received_at) "
                           "VALUES (?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
+        return len(rows), False
 
     def event_count(self, user_id: str | None = None) -> int:
         if user_id is None:
@@ -399,6 +452,38 @@ class Store:
             c.execute("DELETE FROM activations WHERE id = ?", (rows[0][0],))
             c.execute("UPDATE model_versions SET active = (version = ?)", (rows[1][1],))
         return self.version(rows[1][1])
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), "0" where /proc is not available."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "0"
+    return stat.rpartition(")")[2].split()[19]  # field 22, counted after the command name
+
+
+def lease_owner(tag: str = "") -> str:
+    """``host:pid:start[:tag]``: this process (its start time tells it from a later process given the same pid)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}" + (f":{tag}" if tag else "")
+
+
+def owner_alive(owner: str) -> bool:
+    """False when ``owner`` (from :func:`lease_owner`) names a process of this host that is no longer running;
+    True for a running one, or one on another host (which cannot be checked from here)."""
+    host, pid, start = (owner.split(":") + ["", "", ""])[:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    if Path("/proc").is_dir():
+        return Path(f"/proc/{pid}").exists() and _process_start(int(pid)) == start
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _attributes_json(item: ItemRecord) -> str:

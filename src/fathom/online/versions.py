@@ -7,6 +7,7 @@ A version folder holds ``model.json`` + ``weights.safetensors`` (``Recommender.s
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from fathom.data.interactions import Interactions
 from fathom.data.vocab import Vocabulary
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
+from fathom.online.leases import held_lease
 from fathom.online.records import VersionRecord
-from fathom.online.store import Store
+from fathom.online.store import Store, lease_owner
 
 
 @dataclass(eq=False)
@@ -84,6 +86,12 @@ def train_version(
     (:func:`fathom.online.learning.offline_metrics`, one extra fit), registered with the version.
     Returns the new version's record (activated first when ``activate``)."""
     model_cls = get_model_class(model_name)
+    with held_lease(store, lease_owner("train")):  # the only writer of model folders while it runs
+        return _train_version(store, model_cls, model_name, settings, activate, log, evaluate)
+
+
+def _train_version(store: Store, model_cls: type[Recommender], model_name: str, settings: dict[str, Any] | None,
+                   activate: bool, log: Callable[[str], None], evaluate: bool) -> VersionRecord:
     metrics: dict[str, Any] = {}
     if evaluate:
         from fathom.online.learning import offline_metrics
@@ -97,13 +105,47 @@ def train_version(
     start = time.perf_counter()
     model = model_cls(**(settings or {})).fit(inter)
     log(f"trained {model_name} in {time.perf_counter() - start:.1f} s")
-    relative = f"models/{model_name}-{time.time_ns()}"
-    ModelBundle(model, users, items).save(store.artefacts / relative)
+    relative = save_version_folder(store, ModelBundle(model, users, items), model_name)
     version = store.add_version(model_name, relative, len(users), len(items), len(inter), model.config.to_dict(),
                                 metrics=metrics, trained_through=int(frame["id"].max()),
                                 note="trained on every stored event")
     log(f"registered {model_name} as model version {version}")
     return store.activate(version) if activate else store.version(version)
+
+
+PARTIAL = ".partial-"
+"""Prefix of a version folder being written; renamed to its final name once complete."""
+
+
+def save_version_folder(store: Store, bundle: ModelBundle, model_name: str) -> str:
+    """Save ``bundle`` under ``artefacts/models/`` and return its path relative to the artefacts folder, for
+    :meth:`Store.add_version`. It is written under a ``.partial-`` name first and renamed once complete, so a
+    process killed while saving leaves a folder that :func:`remove_unfinished` recognises."""
+    name = f"{model_name}-{time.time_ns()}"
+    partial = store.artefacts / "models" / f"{PARTIAL}{name}"
+    bundle.save(partial)
+    partial.rename(partial.with_name(name))
+    return f"models/{name}"
+
+
+def remove_unfinished(store: Store) -> list[tuple[str, int]]:
+    """Delete the folders under ``artefacts/models/`` that no version is registered with (left by a run killed
+    while it saved or before it registered). Call it holding the learner lease (:mod:`fathom.online.leases`),
+    which every writer of these folders holds. Returns (path relative to the artefacts folder, bytes) of each
+    removed folder."""
+    root = store.artefacts / "models"
+    if not root.is_dir():
+        return []
+    registered = {Path(v.path).as_posix() for v in store.versions()}
+    removed = []
+    for folder in sorted(root.iterdir()):
+        relative = f"models/{folder.name}"
+        if not folder.is_dir() or relative in registered:
+            continue
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append((relative, size))
+    return removed
 
 
 def load_version(store: Store, record: VersionRecord) -> ModelBundle:

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fathom.online.engine import Engine
+from fathom.online.learner import recover
 from fathom.service.errors import install_error_handlers
+from fathom.service.logs import configure_logging
 from fathom.service.metrics import Metrics
-from fathom.service.middleware import BodyLimit, RequestMetrics
+from fathom.service.middleware import BodyLimit, HostAndOrigin, RequestMetrics
 from fathom.service.routers import ALL, status, ui
 from fathom.service.settings import ServiceSettings
 
@@ -24,7 +26,9 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         restore_threads = _limit_threads(settings.torch_threads)
+        configure_logging(settings.log_level)
         app.state.engine = engine or Engine.open(settings.data_dir, settings.engine_config())
+        recover(app.state.engine.store)  # a learner killed mid-run: its lease and unfinished folders
         if settings.learning.interval_s is not None:
             app.state.engine.start_learner(settings.learning)
         try:
@@ -47,6 +51,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     for router in [*ALL, status.router, ui.router]:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostAndOrigin, allowed_hosts=settings.allowed_hosts, allowed_origins=settings.allowed_origins)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)  # outermost: counts 413s too
     return app
 

@@ -37,14 +37,26 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def require_write_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Writes need the configured API key in ``X-API-Key`` (no key configured: writes are open)."""
-    if settings.api_key is None:
+def _check_key(settings: ServiceSettings, given: str | None, what: str) -> None:
+    key = settings.write_key
+    if key is None:
         return
-    if x_api_key is None:
-        raise HTTPException(401, "header X-API-Key is required for writes", {"WWW-Authenticate": "X-API-Key"})
-    if not secrets.compare_digest(x_api_key.encode(), settings.api_key.encode()):
+    if given is None:
+        raise HTTPException(401, f"header X-API-Key is required {what}", {"WWW-Authenticate": "X-API-Key"})
+    if not secrets.compare_digest(given.encode(), key.encode()):
         raise HTTPException(403, "header X-API-Key: wrong API key")
 
 
+def require_write_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Writes need the configured API key in ``X-API-Key`` (no key configured: writes are open)."""
+    _check_key(settings, x_api_key, "for writes")
+
+
+def require_user_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Reads of one user's data (their events, recommendations by user id with their reasons, the list of
+    active users) need the API key too when one is configured."""
+    _check_key(settings, x_api_key, "to read a user's data")
+
+
 WriteAccess = Annotated[None, Depends(require_write_key)]
+UserDataAccess = Annotated[None, Depends(require_user_key)]

@@ -130,3 +130,4 @@ class TrainRequest(Body):
     tolerance: float | None = Field(None, description="activate when candidate >= active - tolerance")
     metric: Literal["ndcg", "recall"] | None = None
     warm_epochs: int | None = Field(None, ge=1)
+    min_validation_users: int | None = Field(None, ge=1, description="users with held-out new events needed")

@@ -4,37 +4,54 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from fathom.config import Config
 from fathom.online.engine import EngineConfig
 from fathom.online.learning import LearningConfig
+from fathom.service.logs import LogLevel
 from fathom.text.encoders import EncoderName
 
 # environment variable -> setting ("a.b": field b of the nested settings a)
 ENV = {
     "FATHOM_DATA_DIR": "data_dir",
     "FATHOM_API_KEY": "api_key",
+    "FATHOM_API_KEY_FILE": "api_key_file",
+    "FATHOM_ALLOWED_HOSTS": "allowed_hosts",
+    "FATHOM_ALLOWED_ORIGINS": "allowed_origins",
     "FATHOM_MAX_BODY_BYTES": "max_body_bytes",
     "FATHOM_MAX_BATCH": "max_batch",
     "FATHOM_MAX_ATTRIBUTE_NAMES": "max_attribute_names",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
     "FATHOM_TORCH_THREADS": "torch_threads",
+    "FATHOM_LOG_LEVEL": "log_level",
     "FATHOM_LEARN_INTERVAL": "learning.interval_s",
     "FATHOM_LEARN_MIN_EVENTS": "learning.min_new_events",
     "FATHOM_LEARN_METRIC": "learning.metric",
     "FATHOM_LEARN_TOLERANCE": "learning.tolerance",
+    "FATHOM_LEARN_MIN_VALIDATION_USERS": "learning.min_validation_users",
 }
 
 
 class ServiceSettings(Config):
     data_dir: Path = Path("fathom-data")
     """Folder of the store (SQLite file and artefacts); prepared by ``fathom serve`` when empty."""
-    api_key: str | None = None
-    """When set, every write (events, items, users, models) needs this value in the ``X-API-Key`` header."""
+    api_key: str | None = Field(None, min_length=1)
+    """When set, every write (events, items, users, models) and every read of one user's data (their events,
+    recommendations by user id, the list of active users) needs this value in the ``X-API-Key`` header."""
+    api_key_file: Path | None = None
+    """A file whose first line is the API key, read at start (instead of ``api_key``): the key then shows neither
+    in the process list nor in the workers' environment."""
+    allowed_hosts: list[str] = ["*"]
+    """Host names this service answers to (``Host`` header; ``*.example.com`` matches subdomains, ``*`` any);
+    others get 400. ``fathom serve`` on a loopback address defaults to the loopback names (DNS rebinding)."""
+    allowed_origins: list[str] = []
+    """Web origins (``https://shop.example``) besides the service's own that may send writes from a browser;
+    writes from any other origin are refused with 403 (cross-site request forgery)."""
     max_body_bytes: int = Field(1_000_000, gt=0)
     """Requests with a larger body are refused with 413."""
     max_batch: int = Field(10_000, gt=0)
@@ -51,9 +68,39 @@ class ServiceSettings(Config):
     already run side by side on the server's thread pool, so one thread per call keeps the cores busy without
     oversubscribing them (on two busy cores, two threads per call made each call wait for both cores, and a small
     matrix-vector product took several times longer). None: the libraries' own defaults."""
+    log_level: LogLevel = "info"
+    """Level of Fathom's own log lines (online learning, recovery after a crash) in the server's output."""
     learning: LearningConfig = LearningConfig()
     """The online learner: with ``learning.interval_s`` set, each worker runs it in the background (one at a
     time, by a lease in the store); POST /models/train runs it on demand with these settings."""
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:  # unset (an empty variable): the default
+            return list(cls.model_fields[info.field_name].default)
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> Self:
+        if self.api_key is not None and self.api_key_file is not None:
+            raise ValueError("api_key_file: give the API key or a file holding it, not both")
+        if self.api_key_file is not None:
+            self.write_key  # noqa: B018 - read now: a missing or empty file fails at start, not at the first write
+        return self
+
+    @cached_property
+    def write_key(self) -> str | None:
+        """The API key (from ``api_key`` or ``api_key_file``); None: no key needed."""
+        if self.api_key_file is None:
+            return self.api_key
+        try:
+            lines = self.api_key_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"api_key_file: cannot read {self.api_key_file} ({exc.strerror})") from None
+        if not lines or not lines[0].strip():
+            raise ValueError(f"api_key_file: {self.api_key_file} is empty (its first line is the key)")
+        return lines[0].strip()
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names)
@@ -79,5 +126,5 @@ class ServiceSettings(Config):
             value: Any = data
             for part in key.split("."):
                 value = value[part]
-            out[var] = "" if value is None else str(value)
+            out[var] = "" if value is None else ",".join(value) if isinstance(value, list) else str(value)
         return out

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException
 
 from fathom.online.engine import Engine, Recommendation
-from fathom.service.deps import EngineDep, MetricsDep, SettingsDep
+from fathom.service.deps import EngineDep, MetricsDep, SettingsDep, UserDataAccess, require_user_key
 from fathom.service.routers._params import FilterDep, K
 from fathom.service.schemas import RecommendedItem, RecommendRequest, RecommendResponse
 from fathom.service.settings import ServiceSettings
@@ -25,11 +27,13 @@ def respond(engine: Engine, recs: list[Recommendation], user_id: str | None) -> 
 
 
 @router.post("", response_model=RecommendResponse)
-def recommend(body: RecommendRequest, engine: EngineDep, settings: SettingsDep,
-              metrics: MetricsDep) -> RecommendResponse:
-    """Top-k for ``user_id`` (items in their events excluded) or for ``recent_items`` (fold-in)."""
+def recommend(body: RecommendRequest, engine: EngineDep, settings: SettingsDep, metrics: MetricsDep,
+              x_api_key: Annotated[str | None, Header()] = None) -> RecommendResponse:
+    """Top-k for ``user_id`` (items in their events excluded; needs the API key when one is set) or for
+    ``recent_items`` (fold-in, open to anyone)."""
     check_k(body.k, settings)
     if body.user_id is not None:
+        require_user_key(settings, x_api_key)
         recs = engine.recommend_user(body.user_id, body.k, body.filter)
     else:
         recs = engine.recommend_recent(body.recent_items or [], body.k, body.filter)
@@ -39,7 +43,7 @@ def recommend(body: RecommendRequest, engine: EngineDep, settings: SettingsDep,
 
 @router.get("/{user_id}", response_model=RecommendResponse)
 def recommend_user(user_id: str, engine: EngineDep, settings: SettingsDep, metrics: MetricsDep,
-                   flt: FilterDep, k: K = 10) -> RecommendResponse:
+                   flt: FilterDep, _: UserDataAccess, k: K = 10) -> RecommendResponse:
     """Top-k for a known user; filters as ``?filter=genres=Comedy&range=release_year=1990:``."""
     check_k(k, settings)
     recs = engine.recommend_user(user_id, k, flt)

@@ -4,15 +4,19 @@ folder holds a ``metrics.json``), live event counts, the search mode, and recent
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from fathom.online.engine import Engine
+from fathom.online.learner import last_run
+from fathom.online.leases import LEASE
 from fathom.online.records import VersionRecord
 from fathom.online.stats import event_counts, recent_users
-from fathom.service.deps import EngineDep, SettingsDep
+from fathom.service.deps import EngineDep, SettingsDep, UserDataAccess
+from fathom.service.settings import ServiceSettings
 
 router = APIRouter(prefix="/status", tags=["status"])
 
@@ -38,12 +42,29 @@ class SearchMode(BaseModel):
     """Signals fused by a query: ``bm25``, plus ``dense`` when an encoder is configured (no reranking)."""
 
 
+class LearnerStatus(BaseModel):
+    background: bool
+    """True when the service learns in the background every ``interval_s`` seconds."""
+    interval_s: float | None
+    min_new_events: int
+    new_events: int
+    """Events stored since the active version was trained (a run trains once ``min_new_events`` arrived)."""
+    training: bool
+    """A process holds the learner lease now (it is training, or recovering after a crash)."""
+    lease_holder: str | None
+    lease_expires_in_s: float | None
+    last_run: dict[str, Any] | None
+    """The last run of any worker: ``at`` (epoch seconds), ``status`` (skipped, activated, rejected, failed),
+    ``reason`` or ``error``, ``version``."""
+
+
 class Status(BaseModel):
     status: str
     active: int | None
     versions: list[VersionStatus]
     counts: Counts
     search: SearchMode
+    learner: LearnerStatus
     writes_need_key: bool
 
 
@@ -79,10 +100,24 @@ def status(engine: EngineDep, settings: SettingsDep) -> Status:
     encoder = settings.search_encoder
     return Status(status="ok" if engine.bundle is not None else "no active model", active=active, versions=versions,
                   counts=counts, search=SearchMode(encoder=encoder, signals=["bm25", "dense"] if encoder else ["bm25"]),
-                  writes_need_key=settings.api_key is not None)
+                  learner=learner_status(engine, settings), writes_need_key=settings.write_key is not None)
+
+
+def learner_status(engine: Engine, settings: ServiceSettings) -> LearnerStatus:
+    store, learning = engine.store, settings.learning
+    active = store.active_version()
+    lease = store.lease(LEASE)
+    now = time.time()
+    held = lease is not None and lease[1] > now
+    return LearnerStatus(background=learning.interval_s is not None, interval_s=learning.interval_s,
+                         min_new_events=learning.min_new_events,
+                         new_events=store.events_after(active.trained_through if active else 0),
+                         training=held, lease_holder=lease[0] if held and lease else None,
+                         lease_expires_in_s=round(lease[1] - now, 1) if held and lease else None,
+                         last_run=last_run(store))
 
 
 @router.get("/users", response_model=Users)
-def users(engine: EngineDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Users:
+def users(engine: EngineDep, _: UserDataAccess, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Users:
     """The most recently active users (for the page's user picker), most recent first."""
     return Users(users=[UserSummary(user_id=u, events=n) for u, n in recent_users(engine.store.folder, limit)])

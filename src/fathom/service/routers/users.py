@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fathom.online.errors import NotFound
-from fathom.service.deps import EngineDep, WriteAccess
+from fathom.service.deps import EngineDep, UserDataAccess, WriteAccess
 from fathom.service.schemas import UserDeleted, UserOut
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: str, engine: EngineDep) -> UserOut:
+def get_user(user_id: str, engine: EngineDep, _: UserDataAccess) -> UserOut:
     store = engine.store
     if not store.has_user(user_id):
         raise NotFound(f"unknown user {user_id!r}")

@@ -10,6 +10,7 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 
+// the API key, when one is typed in: writes and reads of one user's data need it when the service has one
 function writeHeaders() {
   const key = $("api-key").value;
   return key ? {"X-API-Key": key} : {};
@@ -111,7 +112,12 @@ function renderActiveFilters() {
 
 // --------------------------------------------------------------------------------------- recommendations
 async function loadUsers() {
-  const r = await api("GET", "/status/users?limit=100");
+  const r = await api("GET", "/status/users?limit=100", undefined, writeHeaders());
+  if (r.status === 401 || r.status === 403) {
+    $("key-label").hidden = false;
+    $("user-summary").textContent = `Users are shown with the API key only: ${r.data.detail}. Enter it above.`;
+    return;
+  }
   if (!r.ok) return;
   const select = $("user-select");
   const options = r.data.users.map((u) => el("option", {value: u.user_id}, `${u.user_id} (${fmt(u.events)} events)`));
@@ -132,8 +138,8 @@ async function chooseUser(userId) {
 
 async function loadRecs(note) {
   const user = state.user;
-  const [recs, info] = await Promise.all([api("GET", `/recommend/${encodeURIComponent(user)}?k=10`),
-                                          api("GET", `/users/${encodeURIComponent(user)}`)]);
+  const [recs, info] = await Promise.all([api("GET", `/recommend/${encodeURIComponent(user)}?k=10`, undefined, writeHeaders()),
+                                          api("GET", `/users/${encodeURIComponent(user)}`, undefined, writeHeaders())]);
   if (user !== state.user) return;  // another user was chosen meanwhile
   const list = $("recs");
   if (!recs.ok) {
@@ -201,6 +207,10 @@ async function start() {
   $("user-other").addEventListener("change", (event) => chooseUser(event.target.value));
   const status = await api("GET", "/status");
   if (status.ok && status.data.writes_need_key) $("key-label").hidden = false;
+  $("api-key").addEventListener("change", async () => {
+    await loadUsers();
+    if (state.user) await loadRecs();
+  });
   await Promise.all([runSearch(), loadUsers()]);
   document.body.dataset.ready = "true";
 }
