@@ -12,11 +12,11 @@ from fathom.online.store import DB_NAME, Store
 
 def test_state_and_catalogue_changes_since_a_revision(tmp_path):
     store = Store(tmp_path)
-    assert store.state() == (0, None) and store.catalogue_changes(0) == (0, [])
+    assert store.state() == (0, None, 0) and store.catalogue_changes(0) == (0, [])
     store.upsert_items([ItemRecord(item_id="a", title="A"), ItemRecord(item_id="b", title="B")])
     store.upsert_items([ItemRecord(item_id="c", title="C")])
     store.delete_item("a")
-    assert store.state() == (3, None)
+    assert store.state() == (3, None, 0)
     revision, changed = store.catalogue_changes(1)
     assert revision == 3 and sorted(changed) == ["a", "c"]  # c upserted, a deleted since revision 1
     assert store.get_items(changed) == {"c": ItemRecord(item_id="c", title="C")}  # a is gone
@@ -26,7 +26,7 @@ def test_state_and_catalogue_changes_since_a_revision(tmp_path):
     version = other.add_version("pop", "models/x", 1, 1, 1)
     other.activate(version)
     other.close()
-    assert store.state() == (4, version) and store.catalogue_changes(3) == (4, ["d"])
+    assert store.state() == (4, version, 0) and store.catalogue_changes(3) == (4, ["d"])
     # a log that does not reach back to the asked revision says so (the caller rebuilds)
     store._query("DELETE FROM catalogue_changes WHERE revision <= 2")
     assert store.catalogue_changes(1) == (4, None) and store.catalogue_changes(2) == (4, ["a", "d"])

@@ -32,7 +32,7 @@ from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 from fathom.online.scoring import affinity, top_contributors
 from fathom.online.serving import is_sequential, serve_scores
 from fathom.online.store import Store, lease_owner
-from fathom.online.versions import ModelBundle, load_version
+from fathom.online.versions import ModelBundle, forget_in_version_folders, load_version
 from fathom.retrieval.filters import SearchFilter
 from fathom.retrieval.lexical import LexicalConfig
 from fathom.retrieval.search_index import SearchIndex, SearchIndexConfig, SearchResult
@@ -89,6 +89,7 @@ class Engine:
         self._cold_ids: list[str] = []  # catalogue items the model does not know (valid for _rows_key)
         self._neighbours: dict[str, TextNeighbours] = {}  # of cold items, for the current bundle
         self._model_lock = threading.Lock()
+        self._forget_revision = 0  # the store's forget revision the loaded bundle reflects
         self.learner = None  # an OnlineLearner once start_learner() ran
 
     @classmethod
@@ -113,13 +114,14 @@ class Engine:
     def refresh(self) -> None:
         """Catch up with changes other processes made to the store: items upserted or deleted since this
         process's index revision, and the active model version. One cheap query when nothing changed."""
-        revision, active = self.store.state()
+        revision, active, forgotten = self.store.state()
         if revision != self._index_revision:
             self._sync_index()
         current = self.bundle.version if self.bundle is not None else None
-        if active != current:
+        if active != current or forgotten != self._forget_revision:
             with self._model_lock:
-                if (self.bundle.version if self.bundle is not None else None) != active:
+                current = self.bundle.version if self.bundle is not None else None
+                if current != active or forgotten != self._forget_revision:
                     self.reload_model()
 
     def _sync_index(self) -> None:
@@ -145,7 +147,9 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- models
     def reload_model(self) -> None:
-        """Load the store's active model version (none: recommendations answer 503 until one is activated)."""
+        """Load the store's active model version (none: recommendations answer 503 until one is activated),
+        the users deleted since it was trained left out of its vocabulary."""
+        self._forget_revision = self.store.state()[2]
         record = self.store.active_version()
         self._set_bundle(load_version(self.store, record) if record is not None else None)
 
@@ -313,7 +317,15 @@ class Engine:
         return self.store.add_events_once(events, key)
 
     def delete_user(self, user_id: str) -> int:
-        return self.store.delete_user(user_id)
+        """Delete a user with their events and forget them in every model version: their id leaves each
+        version's vocabulary (on disk, and in the served model at once; other workers at their next request),
+        so the vector learned for them is reached by no id, and later versions never hold it. Returns the
+        number of events removed."""
+        removed = self.store.delete_user(user_id)
+        forget_in_version_folders(self.store, user_id)
+        with self._model_lock:
+            self.reload_model()
+        return removed
 
     # ------------------------------------------------------------------------------------------- reads
     def recommend_user(self, user_id: str, k: int = 10, flt: SearchFilter | None = None) -> list[Recommendation]:

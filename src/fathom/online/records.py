@@ -17,6 +17,9 @@ NAME_PATTERN = r"^\w(?:[\w .:/-]{0,62}\w)?$"
 """Attribute names: 1-64 letters, digits and ``_``, with ``space . : / -`` inside (no ``=`` or ``,``, which the
 filter syntax ``NAME=V1,V2`` uses)."""
 
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""User and item ids: 1-256 characters, no control characters."""
+
 AttributeName = Annotated[str, Field(pattern=NAME_PATTERN)]
 AttributeValue = Annotated[str, Field(min_length=1, max_length=1000)]
 
@@ -49,8 +52,8 @@ class EventRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: str = Field(min_length=1, max_length=256)
-    item_id: str = Field(min_length=1, max_length=256)
+    user_id: str = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
+    item_id: str = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
     event: EventType = "view"
     value: FiniteFloat = Field(1.0, ge=0, le=MAX_EVENT_VALUE)
     timestamp: int = Field(0, ge=0, le=MAX_TIMESTAMP)

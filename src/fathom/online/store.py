@@ -184,11 +184,13 @@ class Store:
         c.executemany("INSERT INTO catalogue_changes (revision, item_id) VALUES (?, ?)",
                       [(revision, i) for i in item_ids])
 
-    def state(self) -> tuple[int, int | None]:
-        """(catalogue revision, active model version or None) in one query: what a worker compares per request."""
+    def state(self) -> tuple[int, int | None, int]:
+        """(catalogue revision, active model version or None, forget revision) in one query: what a worker
+        compares per request. The forget revision is bumped by every user deletion."""
         row = self._query("SELECT (SELECT value FROM meta WHERE key = 'catalogue_revision'), "
-                          "(SELECT version FROM model_versions WHERE active = 1)")[0]
-        return int(row[0] or 0), (None if row[1] is None else int(row[1]))
+                          "(SELECT version FROM model_versions WHERE active = 1), "
+                          "(SELECT value FROM meta WHERE key = 'forget_revision')")[0]
+        return int(row[0] or 0), (None if row[1] is None else int(row[1])), int(row[2] or 0)
 
     def catalogue_changes(self, since: int) -> tuple[int, list[str] | None]:
         """(current catalogue revision, ids of the items changed after revision ``since`` up to it, upserted or
@@ -325,11 +327,22 @@ class Store:
         return int(self._query("SELECT COUNT(*) FROM users")[0][0])
 
     def delete_user(self, user_id: str) -> int:
-        """Remove a user and all their events in one transaction; returns the number of events removed."""
+        """Remove a user and all their events in one transaction, and remember that they were forgotten (for
+        the model versions trained before: :meth:`forgotten_users`); returns the number of events removed."""
         with self._tx() as c:
             if c.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount == 0:
                 raise NotFound(f"unknown user {user_id!r}")
-            return c.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+            removed = c.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+            c.execute("INSERT INTO forgotten_users (user_id, at) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+                      "at = excluded.at", (user_id, time.time()))
+            self._bump(c, "forget_revision")
+            return removed
+
+    def forgotten_users(self, before: float | None = None) -> set[str]:
+        """Ids of deleted users; with ``before``, those deleted after that time (a model version created at
+        ``before`` was trained on their data; a later one only on their data since, if they came back)."""
+        rows = self._query("SELECT user_id FROM forgotten_users WHERE at > ?", (-1.0 if before is None else before,))
+        return {r[0] for r in rows}
 
     # ---------------------------------------------------------------------------------------------- events
     def add_events(self, events: Iterable[EventRecord], key: str | None = None) -> int:

@@ -7,6 +7,7 @@ A version folder holds ``model.json`` + ``weights.safetensors`` (``Recommender.s
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -148,5 +149,45 @@ def remove_unfinished(store: Store) -> list[tuple[str, int]]:
     return removed
 
 
+FORGOTTEN = "\x00forgotten:{index}"
+"""What a deleted user's id becomes in the vocabularies of versions trained on their data (ids cannot hold
+control characters, so no real id is ever equal to one)."""
+
+
+def forget_users(users: Vocabulary, user_ids: set[str]) -> Vocabulary:
+    """``users`` with each id in ``user_ids`` replaced by a placeholder at the same index: the learned row stays
+    where it is (indices keep their meaning for warm starts) but no id reaches it any more."""
+    ids = users.ids
+    hit = [i for i, u in enumerate(ids) if u in user_ids]
+    if not hit:
+        return users
+    ids = ids.copy()
+    for i in hit:
+        ids[i] = FORGOTTEN.format(index=i)
+    return Vocabulary(ids)
+
+
+def forget_in_version_folders(store: Store, user_id: str) -> int:
+    """Remove ``user_id`` from the ``user_vocab.json`` of every registered version (written atomically);
+    returns how many files held it."""
+    changed = 0
+    for record in store.versions():
+        path = store.artefacts / record.path / "user_vocab.json"
+        try:
+            users = Vocabulary.load(path)
+        except (OSError, ValueError):
+            continue
+        if user_id not in users:
+            continue
+        partial = path.with_name(f"{PARTIAL}{path.name}")
+        forget_users(users, {user_id}).save(partial)
+        os.replace(partial, path)
+        changed += 1
+    return changed
+
+
 def load_version(store: Store, record: VersionRecord) -> ModelBundle:
-    return ModelBundle.load(store.artefacts / record.path, record.version)
+    """A registered version, the users deleted since it was trained left out of its vocabulary."""
+    bundle = ModelBundle.load(store.artefacts / record.path, record.version)
+    bundle.users = forget_users(bundle.users, store.forgotten_users(before=record.created_at))
+    return bundle
