@@ -232,3 +232,43 @@ def test_tune_show_space_prints_a_space_file_that_tune_reads_back(tmp_path, caps
     assert {"lr", "dropout", "n_blocks", "label_smoothing"} <= set(json.loads(path.read_text()))
     with pytest.raises(SystemExit, match="no default search space for 'pop'"):
         run_cli("tune", "pop", "--show-space")
+
+
+def test_serve_keeps_the_api_key_out_of_the_workers_environment(tmp_path, monkeypatch, capsys):
+    """A key given by flag or variable reaches the workers through a private file, never their environment; the
+    flag warns that it shows in the process list; on loopback only the loopback host names are answered."""
+    import os
+    import stat
+
+    import uvicorn
+
+    from fathom.service import ServiceSettings
+    from tests.service.synthetic import prepare_folder
+
+    folder = prepare_folder(tmp_path / "data")
+    seen = {}
+
+    def fake_run(app, **kw):
+        path = os.environ["FATHOM_API_KEY_FILE"]
+        seen.update(env=dict(os.environ), mode=stat.S_IMODE(os.stat(path).st_mode), path=path,
+                    settings=ServiceSettings.from_env())
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+    for argv, env in (([], {"FATHOM_API_KEY": "s3cret"}), (["--api-key", "s3cret"], {})):
+        monkeypatch.setattr(os, "environ", {**environ, **env})
+        assert main(["serve", "--data-dir", str(folder), *argv]) == 0
+        assert "s3cret" not in "".join(seen["env"].values()) and seen["mode"] == 0o600
+        assert seen["settings"].write_key == "s3cret" and not os.path.exists(seen["path"])  # removed at exit
+        assert seen["settings"].allowed_hosts == ["127.0.0.1", "localhost", "::1"]
+    assert "--api-key shows in the process list" in capsys.readouterr().err
+    key_file = tmp_path / "key"
+    key_file.write_text("from-file\n")
+    monkeypatch.setattr(os, "environ", dict(environ))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(settings=ServiceSettings.from_env()))
+    assert main(["serve", "--data-dir", str(folder), "--api-key-file", str(key_file), "--host", "0.0.0.0",
+                 "--allowed-origin", "https://shop.example"]) == 0
+    assert seen["settings"].write_key == "from-file" and seen["settings"].api_key_file == key_file
+    assert seen["settings"].allowed_hosts == ["*"] and seen["settings"].allowed_origins == ["https://shop.example"]
+    assert main(["serve", "--data-dir", str(folder), "--api-key-file", str(tmp_path / "none")]) == 2
+    assert "api_key_file: cannot read" in capsys.readouterr().err

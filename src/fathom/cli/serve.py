@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from fathom.cli._common import positive_float, positive_int
+
+if TYPE_CHECKING:
+    from fathom.service.settings import ServiceSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     parser.add_argument("--data-dir", help="store folder (default $FATHOM_DATA_DIR or ./fathom-data); "
                                            "an empty one is prepared with MovieLens-100K and a trained model")
-    parser.add_argument("--api-key", help="require this key in X-API-Key for writes (default $FATHOM_API_KEY)")
+    parser.add_argument("--api-key", help="require this key in X-API-Key for writes and reads of a user's data "
+                                          "(default $FATHOM_API_KEY); shows in the process list: prefer "
+                                          "--api-key-file or the variable")
+    parser.add_argument("--api-key-file", metavar="FILE", help="read the API key from the first line of FILE "
+                                                               "(default $FATHOM_API_KEY_FILE)")
+    parser.add_argument("--allowed-host", action="append", metavar="NAME",
+                        help="host name the service answers to, repeatable (default: the loopback names when "
+                             "--host is a loopback address, else any; $FATHOM_ALLOWED_HOSTS)")
+    parser.add_argument("--allowed-origin", action="append", metavar="ORIGIN",
+                        help="web origin (https://shop.example) whose pages may write, repeatable "
+                             "($FATHOM_ALLOWED_ORIGINS); other sites' writes get 403")
     parser.add_argument("--encoder", choices=["none", "minilm", "minilm-int8", "e5"],
                         help="dense encoder for search (default none; minilm-int8: MiniLM with int8 queries)")
     parser.add_argument("--model", default="ease", help="model trained on first start (default ease)")
@@ -22,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="learn online from new events in the background every SECONDS (train, validate, "
                              "activate if not worse; default $FATHOM_LEARN_INTERVAL or off)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,16 +53,43 @@ def run(args: argparse.Namespace) -> int:
     from fathom.service.settings import ServiceSettings
 
     encoder = None if args.encoder in (None, "none") else args.encoder
-    settings = ServiceSettings.from_env(data_dir=args.data_dir, api_key=args.api_key, search_encoder=encoder)
+    if getattr(args, "api_key", None):
+        print("warning: --api-key shows in the process list; prefer --api-key-file FILE or $FATHOM_API_KEY",
+              file=sys.stderr, flush=True)
+    hosts = getattr(args, "allowed_host", None)
+    if hosts is None and "FATHOM_ALLOWED_HOSTS" not in os.environ and args.host in LOOPBACK:
+        hosts = list(LOOPBACK)  # a page on another site cannot reach this service by rebinding a name to loopback
+    settings = ServiceSettings.from_env(data_dir=args.data_dir, api_key=args.api_key,
+                                        api_key_file=getattr(args, "api_key_file", None), search_encoder=encoder,
+                                        allowed_hosts=hosts, allowed_origins=getattr(args, "allowed_origin", None),
+                                        log_level=args.log_level)
     if args.learn_every is not None:
         settings = settings.replace(learning=settings.learning.replace(interval_s=args.learn_every))
     bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True))
     # open once here: a stale search index is rebuilt before any worker starts, and a broken store fails early
     Engine.open(settings.data_dir, settings.engine_config()).close()
-    os.environ.update(settings.to_env())  # the workers read their settings back from the environment
-    where = f"http://{args.host}:{args.port}"
-    print(f"serving {settings.data_dir} on {where}: web page {where}/, status {where}/ui/status, "
-          f"API docs {where}/docs", flush=True)
-    uvicorn.run("fathom.service.app:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level)
+    with _key_for_workers(settings) as settings:
+        os.environ.pop("FATHOM_API_KEY", None)  # the workers read the key from a private file instead
+        os.environ.update(settings.to_env())  # the workers read their settings back from the environment
+        where = f"http://{args.host}:{args.port}"
+        print(f"serving {settings.data_dir} on {where}: web page {where}/, status {where}/ui/status, "
+              f"API docs {where}/docs", flush=True)
+        uvicorn.run("fathom.service.app:app_from_env", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level=args.log_level)
     return 0
+
+
+@contextmanager
+def _key_for_workers(settings: ServiceSettings) -> Iterator[ServiceSettings]:
+    """``settings`` with a key given directly moved into a file only this user can read (removed afterwards),
+    so that it never enters the workers' environment."""
+    if settings.api_key is None:
+        yield settings
+        return
+    fd, path = tempfile.mkstemp(prefix="fathom-key-", text=True)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(settings.api_key + "\n")
+        yield settings.replace(api_key=None, api_key_file=path)
+    finally:
+        os.unlink(path)
