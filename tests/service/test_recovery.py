@@ -15,7 +15,8 @@ import urllib.request
 from fathom.online.learner import recover, run_exclusive
 from fathom.online.learning import LearningConfig
 from fathom.online.leases import LEASE, held_lease
-from fathom.online.store import Store, lease_owner, owner_alive
+from fathom.online.processes import lease_owner, owner_alive
+from fathom.online.store import Store
 from tests.service.server import serve
 from tests.service.synthetic import prepare_folder
 

@@ -28,10 +28,11 @@ from fathom.config import Config
 from fathom.models.base import topk_rows
 from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
 from fathom.online.errors import Conflict, LimitExceeded, NoActiveModel, NotFound
+from fathom.online.processes import lease_owner
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 from fathom.online.scoring import affinity, top_contributors
 from fathom.online.serving import is_sequential, serve_scores
-from fathom.online.store import Store, lease_owner
+from fathom.online.store import Store
 from fathom.online.versions import ModelBundle, forget_in_version_folders, load_version
 from fathom.retrieval.filters import SearchFilter
 from fathom.retrieval.lexical import LexicalConfig

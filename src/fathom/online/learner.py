@@ -17,7 +17,8 @@ from collections.abc import Callable
 from fathom.online.errors import Conflict
 from fathom.online.learning import LearningConfig, LearningReport, learn_once
 from fathom.online.leases import held_lease
-from fathom.online.store import Store, lease_owner
+from fathom.online.processes import lease_owner
+from fathom.online.store import Store
 from fathom.online.versions import remove_unfinished
 
 LAST_RUN = "learner:last"  # store meta key: JSON of the last run's outcome (any process)

@@ -23,8 +23,9 @@ from fathom.data.vocab import Vocabulary
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
 from fathom.online.leases import held_lease
+from fathom.online.processes import lease_owner
 from fathom.online.records import VersionRecord
-from fathom.online.store import Store, lease_owner
+from fathom.online.store import Store
 
 
 @dataclass(eq=False)
