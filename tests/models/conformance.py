@@ -130,6 +130,37 @@ class RecommenderConformance:
             assert (ids[0][ids[0] >= 0] < BLOCK).mean() >= 0.8
             assert (ids[1][ids[1] >= 0] >= BLOCK).mean() >= 0.8
 
+    def test_score_history_serves_a_user_from_their_current_history(self, model, data):
+        """A user the model never saw, with a history in one block, is served from that block; a trained user
+        with their own history gets the model's scores; an empty history gives the popularity passed in."""
+        train, _ = data
+        pop = np.arange(N_ITEMS, dtype=np.float32)
+        np.testing.assert_array_equal(model.score_history(np.array([], dtype=np.int64), popularity=pop), pop)
+        history = np.array([3, 7, 1, 9, 5])  # block 0, most recent first
+        scores = model.score_history(history, popularity=pop)
+        assert scores.shape == (N_ITEMS,) and scores.dtype == np.float32
+        if self.personalised:
+            rest = np.setdiff1d(np.arange(N_ITEMS - 1), history)  # item 29 never trained on
+            top = rest[np.argsort(-scores[rest], kind="stable")[:5]]
+            assert (top < BLOCK).mean() >= 0.8, top
+        own = train.csr()[0].indices[::-1]
+        if model.explanation == "because":  # scored from the user's own representation, or exactly (linear)
+            np.testing.assert_allclose(model.score_history(own, user=0), model.score(np.array([0]))[0],
+                                       rtol=1e-4, atol=1e-5)
+        with pytest.raises(IndexError):
+            model.score_history(np.array([N_ITEMS]))
+
+    def test_explain_names_history_items(self, model):
+        history = np.array([3, 7, 20])  # most recent first
+        items = np.array([1, 2, 25, 26])
+        sources = model.explain(history, items)
+        assert len(sources) == len(items) and all(s is None or s in history for s in sources)
+        if model.explanation == "next":
+            assert sources == [3] * len(items)  # every prediction comes after the latest item
+        elif self.personalised and (model.item_item_weights() is not None or model.item_vectors() is not None):
+            assert sources[0] in (3, 7) and sources[2] in (20, None)  # a block-0 item is explained by block 0
+        assert model.explain(np.array([], dtype=np.int64), items) == [None] * len(items)
+
     def test_save_and_load_in_a_fresh_process(self, model, tmp_path: Path):
         folder = model.save(tmp_path / "m")
         assert sorted(p.name for p in folder.iterdir()) == ["model.json", "weights.safetensors"]

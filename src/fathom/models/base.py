@@ -14,6 +14,13 @@ Shapes and types (B = number of query users or items, n = n_items):
   fewer than ``k`` items are eligible. Ties are broken by the lower item id.
 - ``similar_items(items, k)`` -> (ids int64 (B, k), scores float32 (B, k)): the most similar other items,
   the query item itself excluded.
+- ``score_history(history, user=None, popularity=None)`` -> float32 (n_items,): one user scored from their
+  current history (model item indices, most recent first, possibly with events that arrived after training):
+  what serving and online validation rank by. ``explain(history, items)`` -> for each item, the history item
+  behind its score (or None); ``explanation`` says how to read it ("because" you interacted with it, or the
+  item the prediction comes "next" after). Defaults cover three families: linear models (``item_item_weights``)
+  fold any history in exactly; embedding models score a user they were trained on with their own representation
+  and fold a new one in through ``similar_items``; sequence models override both to read the history itself.
 - ``save(path)`` writes a folder: ``model.json`` (model name, config, sizes, metadata) and
   ``weights.safetensors``; ``Recommender.load(path)`` rebuilds the model from that folder alone, in any process,
   without pickle.
@@ -28,7 +35,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -86,6 +93,8 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type[Config]]
+    explanation: ClassVar[Literal["because", "next"]] = "because"
+    """How :meth:`explain`'s history items read: "because you interacted with X", or "next after X"."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         base = config if config is not None else self.Config()
@@ -183,6 +192,35 @@ class Recommender(ABC):
     def item_vectors(self) -> np.ndarray | None:
         """(n_items, d) item representations for cosine similarity, or None when the model has none."""
         return None
+
+    def item_item_weights(self) -> np.ndarray | sp.spmatrix | None:
+        """(n_items, n_items) W when the model's scores are linear in a user's history (``score(u) = x_u @ W``
+        for the binary row x_u), else None."""
+        return None
+
+    def score_history(self, history: np.ndarray, user: int | None = None,
+                      popularity: np.ndarray | None = None) -> np.ndarray:
+        """(n_items,) float32 scores of every item for one user from their current history.
+
+        history: (H,) int64 item indices, most recent first; user: the model's index of the user when it was
+        trained on them, else None; popularity: (n_items,) counts, the answer when nothing else is known.
+        Linear models fold the whole history in exactly; others score a known user with their own
+        representation and fold a new user in through ``similar_items`` (:mod:`fathom.models.fold_in`)."""
+        from fathom.models.fold_in import fold_in_scores
+
+        self._check_fitted()
+        history = self._check_ids(np.asarray(history, dtype=np.int64), self.n_items, "history item")
+        if self.item_item_weights() is None and user is not None:
+            return self.score(np.array([user]))[0].copy()
+        return fold_in_scores(self, history, popularity)
+
+    def explain(self, history: np.ndarray, items: np.ndarray) -> list[int | None]:
+        """For each of ``items``, the item of ``history`` (most recent first) that adds most to its score (linear
+        models) or is most similar to it (item vectors); None when none does (the item is there by popularity)."""
+        from fathom.models.fold_in import contributions, top_contributors
+
+        history = np.asarray(history, dtype=np.int64)
+        return top_contributors(contributions(self, history) if len(history) else None, history, items)
 
     def similar_items(self, items: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()

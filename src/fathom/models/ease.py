@@ -68,6 +68,9 @@ class ItemItemLinear(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.history[users] @ self.weights)
 
+    def item_item_weights(self) -> np.ndarray:
+        return self.weights
+
     def similar_items(self, items: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         items = self._check_ids(items, self.n_items, "item")

@@ -60,6 +60,9 @@ class ItemKNN(Recommender):
     def _score(self, users: np.ndarray) -> np.ndarray:
         return (self.history[users] @ self.sim).toarray()
 
+    def item_item_weights(self) -> sp.spmatrix:
+        return self.sim
+
     def similar_items(self, items: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         items = self._check_ids(items, self.n_items, "item")

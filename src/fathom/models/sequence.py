@@ -395,6 +395,7 @@ class SequentialRecommender(TorchRecommender):
     Config = SequenceConfig
     config: SequenceConfig
     net: SequenceNet
+    explanation = "next"  # a prediction continues the sequence from its latest item
 
     def __init__(self, config: SequenceConfig | None = None, **overrides) -> None:
         super().__init__(config, **overrides)
@@ -465,6 +466,19 @@ class SequentialRecommender(TorchRecommender):
         finally:
             self.net.train(was_training)
         return out
+
+    def score_history(self, history: np.ndarray, user: int | None = None,
+                      popularity: np.ndarray | None = None) -> np.ndarray:
+        """The next item after the history's latest ``max_len`` items (so an event posted a moment ago is the
+        last step); an empty history gives ``popularity``."""
+        history = np.asarray(history, dtype=np.int64)
+        if len(history) == 0:
+            return np.zeros(self.n_items, np.float32) if popularity is None else np.asarray(popularity, np.float32)
+        return self.score_sequences([history[: self.config.max_len][::-1].tolist()])[0]
+
+    def explain(self, history: np.ndarray, items: np.ndarray) -> list[int | None]:
+        """Every prediction comes after the latest history item."""
+        return [int(history[0]) if len(history) else None] * len(items)
 
     def item_vectors(self) -> np.ndarray:
         self._check_fitted()

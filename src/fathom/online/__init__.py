@@ -1,5 +1,5 @@
 """Real-time state: the embedded store (catalogue, users, events, model versions), model versions loaded for
-serving, fold-in and sequence scoring, the engine that the web service calls, and online learning (candidates
+serving, the engine that the web service calls, and online learning (candidates
 trained on new events, validated against the active version, activated when not worse)."""
 
 from fathom.online.engine import Engine, EngineConfig

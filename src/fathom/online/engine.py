@@ -1,9 +1,11 @@
 """The engine behind the web service: the store, the active model version and the catalogue search index.
 
 Reads see writes at once: recommendations exclude every item in the store's events for the user (including
-events that arrived after training), fold those events into the scores of linear models and feed them to sequence
-models (:mod:`fathom.online.serving`); a catalogue item that is upserted is searchable at the next request, and
-recommendable through its text until a model knows it (:mod:`fathom.online.cold`).
+events that arrived after training) and score the user from that history through the model's own
+:meth:`~fathom.models.base.Recommender.score_history` (linear models fold it in exactly, sequence models read it
+as their input sequence), with reasons from :meth:`~fathom.models.base.Recommender.explain`; a catalogue item
+that is upserted is searchable at the next request, and recommendable through its text until a model knows it
+(:mod:`fathom.online.cold`).
 
 Several processes serve one store consistently: :meth:`Engine.refresh` (run before every request) compares the
 store's catalogue revision and active version with this process's copies, re-reads the items changed since (from
@@ -26,12 +28,11 @@ from pydantic import Field
 
 from fathom.config import Config
 from fathom.models.base import topk_rows
+from fathom.models.fold_in import HISTORY_LIMIT
 from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
 from fathom.online.errors import Conflict, LimitExceeded, NoActiveModel, NotFound
 from fathom.online.processes import lease_owner
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
-from fathom.online.scoring import affinity, top_contributors
-from fathom.online.serving import is_sequential, serve_scores
 from fathom.online.store import Store
 from fathom.online.versions import ModelBundle, forget_in_version_folders, load_version
 from fathom.retrieval.filters import SearchFilter
@@ -52,7 +53,7 @@ NEXT_AFTER = "next after {title}"  # a sequence model's prediction from the user
 class EngineConfig(Config):
     encoder: EncoderName | None = None
     """Dense encoder of the search index; None: lexical (BM25) search only."""
-    fold_in_limit: int = 500
+    fold_in_limit: int = HISTORY_LIMIT
     """Most recent distinct items of a user used for fold-in scoring and reasons."""
     text_fields: dict[str, float] = {"title": 2.0, "description": 1.0}
     new_item_neighbours: int = 10
@@ -353,7 +354,7 @@ class Engine:
         allowed[history] = False
         recent = history[: self.config.fold_in_limit]
         user = bundle.users.index(user_id) if user_id is not None and user_id in bundle.users else None
-        scores = serve_scores(model, history, user, popularity, self.config.fold_in_limit)  # (n_items,)
+        scores = model.score_history(recent, user, popularity)  # (n_items,)
         if popularity.max() > 0:  # equal scores (e.g. items no history item reaches) go by popularity
             scores = scores + 1e-6 * popularity / popularity.max()
         raw = scores.copy()
@@ -361,11 +362,8 @@ class Engine:
         ids, top = topk_rows(scores[None, :], k)
         keep = ids[0] >= 0
         ids, top = ids[0][keep], top[0][keep]
-        if is_sequential(model) and len(history):  # the prediction continues the sequence from its latest item
-            recs = self._describe(bundle, ids, top, [int(history[0])] * len(ids), NEXT_AFTER)
-        else:
-            sources = top_contributors(affinity(model, recent) if len(recent) else None, recent, ids)
-            recs = self._describe(bundle, ids, top, sources)
+        template = NEXT_AFTER if model.explanation == "next" else BECAUSE
+        recs = self._describe(bundle, ids, top, model.explain(recent, ids), template)
         return self._with_new_items(bundle, recs, raw, set(history_ids), k, flt)
 
     def _with_new_items(self, bundle: ModelBundle, recs: list[Recommendation], scores: np.ndarray,

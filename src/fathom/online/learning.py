@@ -14,7 +14,7 @@ One run (:func:`learn_once`):
    weights (:mod:`fathom.online.warm`) and trained ``warm_epochs`` more epochs on all the other pairs; other
    models (EASE, ItemKNN, ...) or another ``model`` are fitted anew on them.
 5. Both versions rank every item for each held-out user exactly as the service would serve them
-   (:func:`fathom.online.serving.serve_scores`, from the user's other pairs), and
+   (:meth:`Recommender.score_history`, from the user's other pairs), and
    :class:`fathom.evaluate.ranking.Evaluator` measures full-ranking NDCG@k and Recall@k, the user's other items
    excluded. Items the active version does not know cannot be ranked by it.
 6. The candidate is saved (no pickle) and registered with its metrics, the active version's under ``baseline``,
@@ -36,9 +36,9 @@ from fathom.data.interactions import Interactions
 from fathom.data.vocab import Vocabulary
 from fathom.evaluate.ranking import Evaluator
 from fathom.models.base import Recommender
+from fathom.models.fold_in import HISTORY_LIMIT
 from fathom.models.registry import get_model_class
 from fathom.online.errors import NoActiveModel
-from fathom.online.serving import serve_scores
 from fathom.online.store import Store
 from fathom.online.versions import ModelBundle, load_version, save_version_folder
 
@@ -118,7 +118,7 @@ class ServedScorer:
             history = self.to_model[self.items_by_user[u][::-1]]  # recent first, model ids
             history = history[history >= 0]
             user = int(self.user_in_model[u]) if self.user_in_model[u] >= 0 else None
-            scores = serve_scores(self.bundle.model, history, user, self.popularity)  # (n_model,)
+            scores = self.bundle.model.score_history(history[:HISTORY_LIMIT], user, self.popularity)  # (n_model,)
             out[row, self.columns] = scores[self.to_model[self.columns]]
         return out
 
