@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from fathom.data.interactions import Interactions
-from fathom.models.losses import bce_loss, bpr_loss, bpr_mf_loss, l2_penalty, view_contrastive_loss
+from fathom.models.losses import bce_loss, bpr_loss, bpr_mf_loss, l2_penalty
 from fathom.models.sampling import NegativeSampler, sampled_batches
 from fathom.models.training import Objective, Trainable, TrainConfig, Trainer, make_optimizer
 
@@ -277,32 +277,6 @@ def test_constant_rate_by_default_and_decay_is_validated():
     assert all("lr" not in r for r in history)
     with pytest.raises(pydantic.ValidationError, match="lr_decay"):
         config(lr_decay=1.5)
-
-
-def _contrastive_by_loops(z1, z2, labels, temperature):
-    z = torch.cat([z1, z2]).double()
-    lab = None if labels is None else torch.cat([labels, labels])
-    b, total = len(z1), 0.0
-    for i in range(2 * b):
-        pos = (i + b) % (2 * b)
-        logits = {j: float(z[i] @ z[j]) / temperature for j in range(2 * b)
-                  if j != i and (j == pos or lab is None or lab[j] != lab[i])}
-        total += math.log(sum(math.exp(v) for v in logits.values())) - logits[pos]
-    return total / (2 * b)
-
-
-def test_view_contrastive_loss_matches_a_loop_and_skips_same_label_negatives():
-    torch.manual_seed(0)
-    z1, z2 = torch.randn(5, 3), torch.randn(5, 3)
-    labels = torch.tensor([7, 2, 7, 4, 2])
-    for lab, temp in ((None, 1.0), (labels, 1.0), (labels, 0.5)):
-        got = view_contrastive_loss(z1, z2, lab, temp).item()
-        assert got == pytest.approx(_contrastive_by_loops(z1, z2, lab, temp), rel=1e-5)
-    assert view_contrastive_loss(z1, z2, labels).item() < view_contrastive_loss(z1, z2).item()  # fewer negatives
-    # two views that agree and differ from the rest: a low loss; swapped partners: a high one
-    base = torch.eye(4) * 5
-    assert view_contrastive_loss(base, base).item() < 0.01
-    assert view_contrastive_loss(base, base.flip(0)).item() > 5
 
 
 # -- weight averaging --------------------------------------------------------------------------------------

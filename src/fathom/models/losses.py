@@ -86,31 +86,6 @@ def bpr_mf_loss(
     return _BPRMFLoss.apply(user_weight, item_weight, users, items, float(reg))
 
 
-def view_contrastive_loss(
-    z1: torch.Tensor, z2: torch.Tensor, labels: torch.Tensor | None = None, temperature: float = 1.0
-) -> torch.Tensor:
-    """InfoNCE between two views of the same B examples (e.g. two dropout masks of one sequence), as DuoRec's
-    contrastive term (Qiu et al., WSDM 2022).
-
-    z1, z2: (B, d) representations; labels: (B,) optional class of each example (for sequences, the next item):
-    two different examples with the same label are not used as each other's negatives. Each of the 2B views is
-    scored against the other 2B - 1 by dot product / ``temperature``; its positive is the other view of its own
-    example; mean cross-entropy over the 2B views.
-    """
-    b = len(z1)
-    z = torch.cat([z1, z2])  # (2B, d)
-    sim = (z @ z.T) / temperature  # (2B, 2B)
-    rows = torch.arange(2 * b, device=z.device)
-    positive = torch.cat([rows[b:], rows[:b]])  # (2B,) index of the other view
-    if labels is None:
-        excluded = torch.eye(2 * b, dtype=torch.bool, device=z.device)
-    else:
-        both = torch.cat([labels, labels])  # (2B,)
-        excluded = both[:, None] == both[None, :]  # (2B, 2B) self, own positive and same-label examples
-    excluded[rows, positive] = False
-    return F.cross_entropy(sim.masked_fill(excluded, float("-inf")), positive)
-
-
 SOFTMAX_STORE_BYTES = 256 * 2**20  # the (P, n) softmax is kept for the backward pass up to this size
 
 
@@ -201,26 +176,3 @@ def full_softmax_loss(
         spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
         value = value + label_smoothing * spread
     return (value, lse) if return_lse else value
-
-
-def lookahead_spread(hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, k: int) -> torch.Tensor:
-    """Mean over the positions with a target of z_next - mean_f z_f, the logit of each position's next item less
-    the mean logit of the (up to) ``k`` items that follow that one in the same row.
-
-    hidden: (B, T, d) states; targets: (B, T) int64 next items, -1 where a position has no target; table: (n, d).
-    Adding ``w`` times this to a cross-entropy moves ``w`` of each target's mass from the next item to the items
-    after it, as label smoothing moves mass to every item: -sum_i q_i log p_i with q = (1 - w) at the next item and
-    w / k' at each of the k' later ones. A position with no later target in its row (the end of a window) adds 0.
-    """
-    real = targets >= 0  # (B, T)
-    items = targets.clamp(min=0)  # (B, T)
-    z_next = (hidden * table[items]).sum(-1)  # (B, T)
-    later_sum = torch.zeros_like(z_next)  # (B, T)
-    later_count = torch.zeros_like(z_next)  # (B, T)
-    for j in range(1, min(k, targets.shape[1] - 1) + 1):
-        ok = (real[:, j:] & real[:, :-j]).to(z_next.dtype)  # (B, T - j) position t has the item j after its next
-        z = (hidden[:, :-j] * table[items[:, j:]]).sum(-1)  # (B, T - j)
-        later_sum[:, :-j] += z * ok
-        later_count[:, :-j] += ok
-    term = torch.where(later_count > 0, z_next - later_sum / later_count.clamp(min=1.0), torch.zeros_like(z_next))
-    return term[real].mean() if bool(real.any()) else z_next.sum() * 0.0

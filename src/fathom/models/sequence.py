@@ -9,12 +9,7 @@
   ``L`` next-item targets, and the loss is taken at every position at once (not one example per prefix).
 - :func:`next_item_loss`: full softmax over the catalogue, sampled softmax (with logQ correction), BPR or BCE
   against sampled negatives shared by every position of a batch (uniform, popularity-weighted, or the batch's
-  own target items). With ``lookahead_weight`` > 0 (full softmax) that share of each target's mass moves from the
-  next item to the ``lookahead`` items after it in the window (:func:`fathom.models.losses.lookahead_spread`), as
-  label smoothing moves mass to every item. With ``contrastive`` > 0 the objective adds DuoRec's unsupervised
-  contrastive term: a second pass over the batch with other dropout masks, and InfoNCE between the two views of
-  each window's last state (:func:`fathom.models.losses.view_contrastive_loss`; windows with the same next item
-  are not negatives).
+  own target items).
 - :class:`SequentialRecommender`: the Recommender side. ``score(users)`` ranks the item that follows each user's
   stored history (the training sequences after ``fit``); :meth:`~SequentialRecommender.with_history` gives a
   model whose histories also hold later events (e.g. the validation item, to rank the test item);
@@ -37,7 +32,7 @@ from torch import nn
 
 from fathom.data.interactions import Interactions
 from fathom.models.history_bias import add_history_bias, history_bias_loss
-from fathom.models.losses import full_softmax_loss, lookahead_spread, view_contrastive_loss
+from fathom.models.losses import full_softmax_loss
 from fathom.models.torch_base import TorchConfig, TorchRecommender
 from fathom.models.training import Objective, Validate
 
@@ -181,7 +176,6 @@ def next_item_loss(
     negatives: torch.Tensor | None = None,
     log_q: torch.Tensor | None = None,
     label_smoothing: float = 0.0,
-    softmax_dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Mean next-item loss of ``P`` positions.
 
@@ -190,14 +184,14 @@ def next_item_loss(
     ``loss == "softmax"``; a negative equal to a position's target is ignored for that position. log_q: (n,) log
     sampling probabilities, subtracted from the logits of sampled softmax (logQ correction).
 
-    - ``softmax``: cross-entropy over the whole catalogue (with ``label_smoothing``, its matrix products in
-      ``softmax_dtype``; see :func:`~fathom.models.losses.full_softmax_loss`);
+    - ``softmax``: cross-entropy over the whole catalogue (with ``label_smoothing``; see
+      :func:`~fathom.models.losses.full_softmax_loss`);
     - ``sampled_softmax``: cross-entropy over the target and the ``k`` negatives;
     - ``bpr``: mean of -log sigmoid(pos - neg) over (position, negative) pairs;
     - ``bce``: per position -log sigmoid(pos) plus the mean of -log(1 - sigmoid(neg)) over its negatives.
     """
     if loss == "softmax":
-        return full_softmax_loss(hidden, targets, table, label_smoothing=label_smoothing, compute_dtype=softmax_dtype)
+        return full_softmax_loss(hidden, targets, table, label_smoothing=label_smoothing)
     if negatives is None:
         raise ValueError(f"loss {loss!r} needs negatives")
     pos = (hidden * table[targets]).sum(-1)  # (P,)
@@ -217,6 +211,10 @@ def next_item_loss(
     raise ValueError(f"unknown loss {loss!r}")
 
 
+RETIRED_SETTINGS = {"contrastive": 0.0, "contrastive_temperature": 1.0, "lookahead": 0, "lookahead_weight": 0.0,
+                    "softmax_precision": "float32"}
+
+
 class SequenceConfig(TorchConfig):
     """Settings shared by the sequence models."""
 
@@ -233,21 +231,8 @@ class SequenceConfig(TorchConfig):
         None, ge=1, description="windows='all': a window every this many items, loss on its last `stride` "
         "positions; None: max_len (windows do not overlap); 1: every prefix, as RecBole"
     )
-    contrastive: float = Field(
-        0.0, ge=0, description="weight of a contrastive term between two dropout views of each window's last "
-        "state (DuoRec's unsupervised augmentation; 0: off; needs dropout > 0 to differ)"
-    )
-    contrastive_temperature: float = Field(1.0, gt=0, description="temperature of the contrastive term")
     label_smoothing: float = Field(
         0.0, ge=0, lt=1, description="loss='softmax': this share of each target's mass spread over every item"
-    )
-    lookahead: int = Field(
-        0, ge=0, description="loss='softmax': how many items after the next one share `lookahead_weight` of "
-        "each target's mass (those within the training window)"
-    )
-    lookahead_weight: float = Field(
-        0.0, ge=0, lt=1, description="share of each target's mass moved from the next item to the `lookahead` "
-        "items after it, equally (0: off)"
     )
     history_bias: bool = Field(
         False, description="loss='softmax': a learned bias on the logit of each item in the input window, by how "
@@ -261,10 +246,6 @@ class SequenceConfig(TorchConfig):
         "float32", description="bfloat16: training runs the network under autocast (its matrix products in "
         "bfloat16; weights, optimiser and loss stay float32); scoring is always float32"
     )
-    softmax_precision: Precision = Field(
-        "float32", description="loss='softmax': the matrix products of the catalogue-wide softmax in training "
-        "(logits and their gradients; log-sum-exp and sums stay float32); bfloat16 is about twice as fast there"
-    )
     batch_size: int = 128
     epochs: int = 200
     patience: int | None = 10
@@ -275,15 +256,22 @@ class SequenceConfig(TorchConfig):
             raise ValueError(f"stride ({self.stride}) cannot exceed max_len ({self.max_len})")
         if self.label_smoothing > 0 and self.loss != "softmax":
             raise ValueError(f"label_smoothing applies to loss='softmax' only, not {self.loss!r}")
-        if self.lookahead_weight > 0 and (self.lookahead < 1 or self.loss != "softmax"):
-            raise ValueError("lookahead_weight needs lookahead >= 1 and loss='softmax'")
-        if self.label_smoothing + self.lookahead_weight >= 1:
-            raise ValueError("label_smoothing + lookahead_weight must stay below 1 (the next item's share)")
-        if self.history_bias and (self.loss != "softmax" or self.lookahead_weight > 0):
-            raise ValueError("history_bias needs loss='softmax' and no lookahead_weight")
-        if self.softmax_precision != "float32" and self.loss != "softmax":
-            raise ValueError(f"softmax_precision applies to loss='softmax' only, not {self.loss!r}")
+        if self.history_bias and self.loss != "softmax":
+            raise ValueError("history_bias needs loss='softmax'")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: object) -> object:
+        """Settings that measured no better and were removed (docs/experiments/): a saved model that left them
+        at their defaults still loads; any other value is refused, naming the setting."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, default in RETIRED_SETTINGS.items():
+            if name in data and data.pop(name) != default:
+                raise ValueError(f"{name}: this setting was removed (it measured no better; see docs/experiments/)")
+        return data
 
 
 class SequenceNet(nn.Module):
@@ -330,7 +318,6 @@ class SequenceObjective(Objective):
         self.popularity = counts / counts.sum()  # (n,)
         self.log_pop = torch.from_numpy(np.log(self.popularity).astype(np.float32))
         self.log_uniform = torch.full((n_items,), -float(np.log(n_items)))
-        self.softmax_dtype = torch.bfloat16 if config.softmax_precision == "bfloat16" else torch.float32
 
     def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator[tuple]:
         c = self.config
@@ -366,20 +353,10 @@ class SequenceObjective(Objective):
                 log_q = self.log_uniform if c.negatives == "uniform" else self.log_pop
         table = self.net.item_table()  # (n, d)
         bias = getattr(self.net, "history_bias", None)  # a network that never called init_history_bias has none
-        if bias is not None:  # loss 'softmax', no lookahead (validated)
-            value, lse = full_softmax_loss(h, t, table, label_smoothing=c.label_smoothing,
-                                           compute_dtype=self.softmax_dtype, return_lse=True)
-            value = value + history_bias_loss(hidden, inputs, targets, lse, table, bias, c.label_smoothing)
-        else:
-            value = next_item_loss(h, t, table, c.loss, negatives, log_q, c.label_smoothing, self.softmax_dtype)
-        if c.lookahead_weight > 0:  # the items after the next one, within each window's positions with a loss
-            value = value + c.lookahead_weight * lookahead_spread(hidden, targets, table, c.lookahead)
-        if c.contrastive > 0:  # a second dropout view of each window's last state (every window ends on an item)
-            other = self._forward(inputs, 1)[:, -1]  # (B, d)
-            value = value + c.contrastive * view_contrastive_loss(
-                hidden[:, -1], other, targets[:, -1], c.contrastive_temperature
-            )
-        return value
+        if bias is not None:  # loss 'softmax' (validated)
+            value, lse = full_softmax_loss(h, t, table, label_smoothing=c.label_smoothing, return_lse=True)
+            return value + history_bias_loss(hidden, inputs, targets, lse, table, bias, c.label_smoothing)
+        return next_item_loss(h, t, table, c.loss, negatives, log_q, c.label_smoothing)
 
 
 class SequentialRecommender(TorchRecommender):
