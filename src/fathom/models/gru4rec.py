@@ -28,7 +28,7 @@ class GRU4RecConfig(SequenceConfig):
     # dropout and state size chosen on MovieLens-1M validation NDCG@10 (RecBole 'ml-1m seq' protocol); the
     # benchmark's config (benchmarks/configs/ml1m_seq_gru4rec.json) doubles the embedding (128 factors: validated
     # .1455 against .1429) and sets a higher rate, batches of 64, rate decay, dropout 0.2, bfloat16, a weight
-    # average and label smoothing 0.1 (each step measured in the README)
+    # average and label smoothing 0.1 (each step measured in docs/experiments/sequence-models.md)
     factors: int = 64
     lr: float = 1e-3
     batch_size: int = 128

@@ -33,7 +33,7 @@ class SASRecConfig(SequenceConfig):
     dropout: float = Field(0.05, ge=0, lt=1, description="dropout on embeddings, attention and residual branches")
     # dropout chosen on MovieLens-1M validation NDCG@10 at 64 factors (RecBole 'ml-1m seq' protocol); the benchmark's
     # config (benchmarks/configs/ml1m_seq_sasrec.json) is larger and slower per epoch: 128 factors, three blocks,
-    # dropout 0.1, label smoothing, bfloat16 and a weight average (each step measured in the README)
+    # dropout 0.1, label smoothing, bfloat16 and a weight average (each step: docs/experiments/sequence-models.md)
     factors: int = 64
     lr: float = 1e-3
     batch_size: int = 128
