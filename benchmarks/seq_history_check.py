@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fathom.evaluate.ranking import evaluate_ranking
 from fathom.evaluate.sequential import evaluate_next_item, for_test, prepare_ml1m_seq
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.sasrec import SASRec
 
 CONFIG = Path(__file__).parent / "configs" / "ml1m_seq_sasrec.json"

@@ -5,8 +5,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from fathom.evaluate.ranking import evaluate_ranking
 from fathom.evaluate.tuning import DEFAULT_SPACES, default_space, load_space, parse_space, tune
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.ease import EASE, EASEConfig
 from fathom.models.registry import get_model_class
 from tests.models.conformance import block_data

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
-from fathom.evaluate.ranking import KNOWN_METRICS, Evaluator, evaluate_ranking, top_k_items
+from fathom.metrics.evaluator import KNOWN_METRICS, Evaluator, evaluate_ranking, top_k_items
 from fathom.models.base import Recommender, topk_rows
 
 

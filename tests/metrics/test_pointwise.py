@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fathom.evaluate.pointwise import auc, group_auc, log_loss
+from fathom.metrics.pointwise import auc, group_auc, log_loss
 
 
 def pairwise_auc(labels: np.ndarray, scores: np.ndarray) -> float:

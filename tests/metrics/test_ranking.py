@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from fathom.evaluate.metrics import (
+from fathom.metrics.ranking import (
     RANKING_METRICS,
     coverage,
     f1_at_k,

@@ -9,7 +9,7 @@ import torch
 
 from fathom.data.features import FeatureField, SideFeatures
 from fathom.data.interactions import Interactions
-from fathom.evaluate.pointwise import auc
+from fathom.metrics.pointwise import auc
 from fathom.models.base import Recommender
 from fathom.models.fm import FM, FieldLayout, FMConfig, FMNet, fm_interaction
 from fathom.models.pointwise_data import (

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from fathom.data.interactions import Interactions
-from fathom.evaluate.pointwise import auc
+from fathom.metrics.pointwise import auc
 from fathom.models.fm import FieldLayout
 from fathom.models.mmoe import MMoE, MMoEConfig, MMoENet, MultiTaskObjective, multitask_loss, task_labels
 from tests.models.conformance import RecommenderConformance

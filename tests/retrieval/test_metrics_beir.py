@@ -2,8 +2,11 @@ import json
 
 import pytest
 
+from fathom.metrics.queries import mean_metrics
+from fathom.metrics.queries import query_mrr as mrr_at_k
+from fathom.metrics.queries import query_ndcg as ndcg_at_k
+from fathom.metrics.queries import query_recall as recall_at_k
 from fathom.retrieval.beir import hash_split, load_beir, split_queries
-from fathom.retrieval.metrics import mean_metrics, mrr_at_k, ndcg_at_k, recall_at_k
 
 
 def test_metrics_known_values():

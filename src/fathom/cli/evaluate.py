@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fathom.cli._common import add_run_arguments, positive_int, print_metrics
-from fathom.evaluate.ranking import KNOWN_METRICS, evaluate_ranking
+from fathom.metrics.evaluator import KNOWN_METRICS, evaluate_ranking
 from fathom.runs import RunFolder
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fathom.cli._common import add_data_arguments, dataset_from_args, print_metrics
 from fathom.data.prepare import prepare
-from fathom.evaluate.ranking import evaluate_ranking
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.registry import get_model_class, model_names
 from fathom.runs import PRESETS, RunFolder, parse_settings, preset_for
 

@@ -38,9 +38,9 @@ from fathom.data.prepare import PrepareConfig, PreparedData, prepare
 from fathom.data.records import EventTable
 from fathom.data.splits import Shuffle, Split, cut_order, row_permutation
 from fathom.evaluate.experiment import PeakMemory
-from fathom.evaluate.pointwise import auc, log_loss
 from fathom.evaluate.report import markdown_table
 from fathom.evaluate.tuning import SearchSpace, TuneResult, search
+from fathom.metrics.pointwise import auc, log_loss
 from fathom.models.deepfm import DeepFM
 from fathom.models.fm import FM, FieldRecommender, sigmoid
 
@@ -271,7 +271,7 @@ def multitask_protocol(
     log loss on the test pairs. The MMoE settings (``MMOE_GRID`` with ``tune``, else the saved
     ``ml1m_context_mmoe.json``) are chosen on the two-task model's validation AUC and used for all three.
     """
-    from fathom.evaluate.ranking import evaluate_ranking
+    from fathom.metrics.evaluator import evaluate_ranking
     from fathom.models.mmoe import MMoE
 
     prepared, features = load_rating_data(quick)
@@ -371,7 +371,7 @@ def imbalance_protocol(
     switch of ``IMBALANCE_SWITCHES``. (b) FM on the implicit version (positives: train pairs rated 4-5; negatives
     sampled): test AUC of liked test pairs against one never-rated item each, and NDCG@10 of full ranking, for
     each of ``IMPLICIT_SWITCHES``. Early stopping on validation AUC (a) or NDCG@10 (b) in every case."""
-    from fathom.evaluate.ranking import evaluate_ranking
+    from fathom.metrics.evaluator import evaluate_ranking
 
     path = _config_path(configs, "fm")
     base = json.loads(path.read_text()) if path is not None and path.is_file() else {**CTR_BASE, "lr": 1e-3}

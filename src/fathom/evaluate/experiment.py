@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from fathom.data.interactions import Interactions
-from fathom.evaluate.ranking import evaluate_ranking
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
 

@@ -116,7 +116,7 @@ def split_spread(
     Shows how much of a gap to a published single-split figure the random split alone can explain.
     """
     from fathom.data.prepare import prepare
-    from fathom.evaluate.ranking import evaluate_ranking
+    from fathom.metrics.evaluator import evaluate_ranking
     from fathom.models.registry import get_model_class
 
     chosen = {r.label: r for r in results if r.label in protocol.spread_labels}

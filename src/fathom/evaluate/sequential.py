@@ -35,8 +35,8 @@ from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.splits import Split, split_leave_one_out
 from fathom.evaluate.experiment import DEFAULT_METRICS, ModelResult, ModelSpec, epoch_stats, fit_and_select
-from fathom.evaluate.ranking import evaluate_ranking
 from fathom.evaluate.tuning import SearchSpace, TuneResult, search
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.base import Recommender
 from fathom.models.registry import get_model_class
 

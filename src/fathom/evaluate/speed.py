@@ -22,7 +22,7 @@ import numpy as np
 from fathom.data.interactions import Interactions
 from fathom.evaluate.experiment import PeakMemory
 from fathom.evaluate.protocols import get_protocol
-from fathom.evaluate.ranking import evaluate_ranking
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.registry import get_model_class
 
 INTRO = (

@@ -17,7 +17,7 @@ from pydantic import Field, TypeAdapter
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
-from fathom.evaluate.ranking import evaluate_ranking
+from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.registry import get_model_class
 
 

@@ -2,7 +2,7 @@
 
 No sampled negatives: a model scores every item for every evaluated user, excluded items (the user's training
 items, and for a test split also the validation items) are removed, and the metrics of
-:mod:`fathom.evaluate.metrics` are computed on the top ``max(ks)`` of what remains.
+:mod:`fathom.metrics.ranking` are computed on the top ``max(ks)`` of what remains.
 
 Protocol, precisely:
 
@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fathom.data.interactions import Interactions
-from fathom.evaluate.metrics import RANKING_METRICS
+from fathom.metrics.ranking import RANKING_METRICS
 
 KNOWN_METRICS: tuple[str, ...] = (*RANKING_METRICS, "coverage")
 DEFAULT_METRICS: tuple[str, ...] = ("recall", "mrr", "ndcg", "hit", "precision")

@@ -1,4 +1,5 @@
-"""Top-k ranking metrics as pure, vectorised functions of a hit matrix.
+"""Top-k ranking metrics as pure, vectorised functions of a hit matrix: the one definition of each metric in
+Fathom (recommendation evaluation, search evaluation through :mod:`fathom.metrics.queries`, model validation).
 
 Every metric takes
 
@@ -11,7 +12,7 @@ Every metric takes
 and returns per-user values, float64 (B,), so that callers choose how to average.
 
 Users with no relevant item (``n_relevant == 0``) get 0 from every metric, without dividing by zero. The
-ranking evaluator (:mod:`fathom.evaluate.ranking`) never passes such users: it evaluates only users with at
+ranking evaluator (:mod:`fathom.metrics.evaluator`) never passes such users: it evaluates only users with at
 least one test item.
 
 Definitions, with ``h_i`` the hit at rank ``i`` (1-based), ``R`` = ``n_relevant``:
@@ -19,7 +20,9 @@ Definitions, with ``h_i`` the hit at rank ``i`` (1-based), ``R`` = ``n_relevant`
 - precision@k = sum_{i<=k} h_i / k (always divided by ``k``, as trec_eval's ``P_k`` does)
 - recall@k = sum_{i<=k} h_i / R (trec_eval ``recall_k``)
 - f1@k = 2 P R / (P + R), per user, 0 when both are 0
-- ndcg@k = sum_{i<=k} h_i / log2(i + 1), divided by the ideal DCG of min(R, k) hits (trec_eval ``ndcg_cut_k``)
+- ndcg@k = sum_{i<=k} h_i / log2(i + 1), divided by the ideal DCG of min(R, k) hits (trec_eval ``ndcg_cut_k``);
+  :func:`graded_ndcg_at_k` is the same with graded gains (the grade of each ranked item, over the DCG of the
+  grades in ideal order)
 - mrr@k = 1 / (rank of the first hit) if it is within ``k``, else 0 (trec_eval ``recip_rank`` on the list
   truncated to ``k``)
 - hit@k = 1 if any hit within ``k`` (trec_eval ``success_k``)
@@ -86,14 +89,34 @@ def f1_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int | None = None) -> n
     return 2.0 * n_hit / (k + r)
 
 
+def _discount(k: int) -> np.ndarray:
+    """(k,) 1 / log2(i + 1) for ranks i = 1..k."""
+    return 1.0 / np.log2(np.arange(2, k + 2))
+
+
 def ndcg_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int | None = None) -> np.ndarray:
     """(B,) DCG of the first ``k`` positions over the ideal DCG of min(n_relevant, k) hits."""
     h, r, k = _prepare(hits, n_relevant, k)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))  # (k,)
-    dcg = h @ discount  # (B,)
+    discount = _discount(k)  # (k,)
     ideal = np.concatenate(([0.0], np.cumsum(discount)))  # (k + 1,) ideal DCG of 0..k hits
-    idcg = ideal[np.minimum(r, k).astype(np.int64)]  # (B,)
-    return _safe_divide(dcg, idcg)
+    return _safe_divide(h @ discount, ideal[np.minimum(r, k).astype(np.int64)])
+
+
+def graded_ndcg_at_k(gains: np.ndarray, ideal_gains: np.ndarray, k: int | None = None) -> np.ndarray:
+    """(B,) nDCG with graded gains: ``gains`` (B, K) the grade of the item at each rank (0: not relevant),
+    ``ideal_gains`` (B, J) every relevant grade of the row (any order, zero-padded). With 0/1 grades it equals
+    :func:`ndcg_at_k`."""
+    g = np.asarray(gains, dtype=np.float64)
+    ideal = -np.sort(-np.asarray(ideal_gains, dtype=np.float64), axis=1)  # (B, J) best first
+    if g.ndim != 2 or ideal.shape[0] != g.shape[0]:
+        raise ValueError(f"gains (B, K) and ideal_gains (B, J) must have the same rows, got {g.shape}, {ideal.shape}")
+    k = g.shape[1] if k is None else int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    g = np.pad(g[:, :k], ((0, 0), (0, max(0, k - g.shape[1]))))  # (B, k)
+    ideal = np.pad(ideal[:, :k], ((0, 0), (0, max(0, k - ideal.shape[1]))))  # (B, k)
+    discount = _discount(k)
+    return _safe_divide(np.maximum(g, 0) @ discount, np.maximum(ideal, 0) @ discount)
 
 
 def mrr_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int | None = None) -> np.ndarray:

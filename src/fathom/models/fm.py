@@ -37,7 +37,7 @@ from torch import nn
 from fathom.config import Config
 from fathom.data.features import SideFeatures
 from fathom.data.interactions import Interactions
-from fathom.evaluate.pointwise import auc, log_loss
+from fathom.metrics.pointwise import auc, log_loss
 from fathom.models.pointwise_data import (
     POINTWISE_MONITORS,
     PointwiseConfig,

@@ -34,7 +34,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from fathom.data.interactions import Interactions
-from fathom.evaluate.pointwise import auc, log_loss
+from fathom.metrics.pointwise import auc, log_loss
 from fathom.models.deepfm import SplitLinear, chunked_pairs
 from fathom.models.dropout import FastDropout
 from fathom.models.fm import FieldEmbedder, FieldLayout, FieldRecommender, FieldSettings, sigmoid

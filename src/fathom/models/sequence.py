@@ -397,7 +397,7 @@ class SequentialRecommender(TorchRecommender):
     def _validator(self, train: Interactions, valid: Interactions | None) -> Validate | None:
         if valid is None or len(valid) == 0:
             return None
-        from fathom.evaluate.ranking import Evaluator
+        from fathom.metrics.evaluator import Evaluator
 
         metric, k = re.fullmatch(r"([a-z_]+)@(\d+)", self.config.monitor).groups()
         exclude = (train,) if self.config.exclude_seen else ()

@@ -118,7 +118,7 @@ class TorchRecommender(Recommender):
     def _validator(self, train: Interactions, valid: Interactions | None) -> Validate | None:
         if valid is None or len(valid) == 0:
             return None
-        from fathom.evaluate.ranking import Evaluator
+        from fathom.metrics.evaluator import Evaluator
 
         metric, k = re.fullmatch(r"([a-z_]+)@(\d+)", self.config.monitor).groups()
         evaluator = Evaluator(valid, exclude=(train,), ks=(int(k),), metrics=(metric,))

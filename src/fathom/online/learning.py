@@ -15,7 +15,7 @@ One run (:func:`learn_once`):
    models (EASE, ItemKNN, ...) or another ``model`` are fitted anew on them.
 5. Both versions rank every item for each held-out user exactly as the service would serve them
    (:meth:`Recommender.score_history`, from the user's other pairs), and
-   :class:`fathom.evaluate.ranking.Evaluator` measures full-ranking NDCG@k and Recall@k, the user's other items
+   :class:`fathom.metrics.evaluator.Evaluator` measures full-ranking NDCG@k and Recall@k, the user's other items
    excluded. Items the active version does not know cannot be ranked by it.
 6. The candidate is saved (no pickle) and registered with its metrics, the active version's under ``baseline``,
    and a note; it is activated when ``metric`` is at least the active version's minus ``tolerance``.
@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from fathom.config import Config
 from fathom.data.interactions import Interactions
 from fathom.data.vocab import Vocabulary
-from fathom.evaluate.ranking import Evaluator
+from fathom.metrics.evaluator import Evaluator
 from fathom.models.base import Recommender
 from fathom.models.fold_in import HISTORY_LIMIT
 from fathom.models.registry import get_model_class

@@ -30,10 +30,10 @@ from typing import Literal
 import numpy as np
 
 from fathom.config import Config
+from fathom.metrics.queries import mean_metrics
 from fathom.retrieval.beir import BeirCollection, Split, doc_text, load_beir, split_queries
 from fathom.retrieval.hybrid import HybridConfig, hybrid_search
 from fathom.retrieval.lexical import LexicalConfig, LexicalIndex
-from fathom.retrieval.metrics import mean_metrics
 from fathom.retrieval.rerank import CrossEncoder, CrossEncoderReranker, RerankConfig
 from fathom.retrieval.vector_index import VectorIndex, build_vector_index
 from fathom.text.encoders import CachedEncoder, Encoder, EncoderName, get_encoder
