@@ -215,3 +215,17 @@ def test_random_cases_cover_the_edge_cases():
         n_short += sum(len(r) < max(KS) for r in runs)
         n_many += sum(len(r) > 5 for r in relevant)
     assert n_zero > 20 and n_short > 100 and n_many > 10
+
+
+def test_graded_ndcg_with_binary_grades_equals_ndcg():
+    from fathom.metrics.ranking import graded_ndcg_at_k
+
+    rng = np.random.default_rng(3)
+    hits = rng.random((50, 20)) < 0.2  # (B, K)
+    n_relevant = hits.sum(axis=1) + rng.integers(0, 4, 50)
+    ideal = (np.arange(30)[None, :] < n_relevant[:, None]).astype(float)  # R ones per row
+    for k in (1, 5, 20, 25):
+        np.testing.assert_allclose(graded_ndcg_at_k(hits.astype(float), ideal, k), ndcg_at_k(hits, n_relevant, k))
+    # graded: a grade-2 document first and a grade-1 second is ideal; swapped, it is not
+    assert graded_ndcg_at_k(np.array([[2.0, 1.0]]), np.array([[1.0, 2.0]]))[0] == 1.0
+    assert graded_ndcg_at_k(np.array([[1.0, 2.0]]), np.array([[1.0, 2.0]]))[0] < 1.0
