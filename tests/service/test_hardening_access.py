@@ -79,3 +79,27 @@ def test_a_retried_batch_with_its_idempotency_key_is_stored_once(client, path):
     assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
     assert client.post(path, json=body, headers={"Idempotency-Key": "batch-2"}).json() == {"stored": n}
     assert client.get("/health").json()["events"] == before + 2 * n
+
+
+def test_a_retry_is_answered_as_stored_even_after_its_item_left_the_catalogue(client):
+    r = client.post("/events", json=EVENT, headers={"Idempotency-Key": "k-1"})
+    assert r.status_code == 201
+    assert client.delete("/items/s7").status_code == 204
+    again = client.post("/events", json=EVENT, headers={"Idempotency-Key": "k-1"})
+    assert again.status_code == 201 and again.headers["idempotency-replayed"] == "true"  # stored: not a 404
+    assert client.post("/events", json=EVENT).status_code == 404  # a new batch with that item is refused
+
+
+def test_forgetting_old_keys_uses_an_index_and_durable_commits_sync_fully(data_dir):
+    from fathom.online.store import Store
+
+    store = Store(data_dir, durable=True)
+    try:
+        plan = store._query("EXPLAIN QUERY PLAN DELETE FROM ingest_keys WHERE at < 1")
+        assert any("ingest_keys_by_time" in str(row) for row in plan), plan
+        assert store._query("PRAGMA synchronous")[0][0] == 2  # FULL
+    finally:
+        store.close()
+    store = Store(data_dir)
+    assert store._query("PRAGMA synchronous")[0][0] == 1  # NORMAL: survives kill -9 (benchmarks/durability.py)
+    store.close()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fathom.online.store import DB_NAME
+from fathom.online.schema import DB_NAME
 
 
 @contextmanager

@@ -43,84 +43,20 @@ import pandas as pd
 from fathom.online.errors import Conflict, NotFound
 from fathom.online.processes import owner_alive
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
+from fathom.online.schema import ADDED_VERSION_COLUMNS, DB_NAME, SCHEMA
 
-DB_NAME = "fathom.sqlite3"
 INGEST_KEY_DAYS = 7  # how long an idempotency key of an event batch is remembered
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS items (
-    item_id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    attributes TEXT NOT NULL DEFAULT '{}',
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS users (
-    user_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    value REAL NOT NULL,
-    timestamp INTEGER NOT NULL,
-    received_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id);
-CREATE TABLE IF NOT EXISTS model_versions (
-    version INTEGER PRIMARY KEY AUTOINCREMENT,
-    model TEXT NOT NULL,
-    path TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    n_users INTEGER NOT NULL,
-    n_items INTEGER NOT NULL,
-    n_events INTEGER NOT NULL,
-    config TEXT NOT NULL DEFAULT '{}',
-    active INTEGER NOT NULL DEFAULT 0,
-    metrics TEXT NOT NULL DEFAULT '{}',
-    trained_through INTEGER NOT NULL DEFAULT 0,
-    parent INTEGER,
-    note TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS activations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    version INTEGER NOT NULL,
-    at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS catalogue_changes (
-    revision INTEGER NOT NULL,
-    item_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS catalogue_changes_by_revision ON catalogue_changes (revision);
-CREATE TABLE IF NOT EXISTS ingest_keys (
-    key TEXT PRIMARY KEY,
-    digest TEXT NOT NULL,
-    stored INTEGER NOT NULL,
-    at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS forgotten_users (
-    user_id TEXT PRIMARY KEY,
-    at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-
-# columns added after the first release: (name, declaration) added to older files on open
-_ADDED_VERSION_COLUMNS = (("metrics", "TEXT NOT NULL DEFAULT '{}'"), ("trained_through", "INTEGER NOT NULL DEFAULT 0"),
-                          ("parent", "INTEGER"), ("note", "TEXT NOT NULL DEFAULT ''"))
-
-
 class Store:
-    """SQLite-backed catalogue, users, events and model registry in ``folder`` (created when missing)."""
+    """SQLite-backed catalogue, users, events and model registry in ``folder`` (created when missing).
 
-    def __init__(self, folder: str | Path) -> None:
+    ``durable``: every commit reaches the disk before it returns (SQLite ``synchronous=FULL``), so an acknowledged
+    write survives a power cut or an OS crash too; by default (``NORMAL`` in WAL mode) it survives the process
+    being killed, and the last commits may roll back after a power cut."""
+
+    def __init__(self, folder: str | Path, durable: bool = False) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.artefacts = self.folder / "artefacts"
@@ -129,12 +65,13 @@ class Store:
         self._conn = sqlite3.connect(self.folder / DB_NAME, check_same_thread=False, isolation_level=None,
                                      timeout=30.0)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        # NORMAL (WAL): a commit survives the process being killed; FULL: also a power cut or an OS crash
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
             self._conn.executescript(SCHEMA)
             have = {r[1] for r in self._conn.execute("PRAGMA table_info(model_versions)")}
-            for name, declaration in _ADDED_VERSION_COLUMNS:
+            for name, declaration in ADDED_VERSION_COLUMNS:
                 if name not in have:
                     self._conn.execute(f"ALTER TABLE model_versions ADD COLUMN {name} {declaration}")
 
@@ -353,6 +290,16 @@ class Store:
         tells). The same key with other events is a Conflict."""
         return self.add_events_once(events, key)[0]
 
+    def replayed(self, key: str, events: Iterable[EventRecord]) -> int | None:
+        """The count first stored for the batch with idempotency ``key``, or None when the key is new (Conflict
+        when it was used for other events)."""
+        rows = self._query("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,))
+        if not rows:
+            return None
+        if rows[0][0] != _digest(list(events)):
+            raise Conflict(f"header Idempotency-Key: {key!r} was used for another batch of events")
+        return int(rows[0][1])
+
     def add_events_once(self, events: Iterable[EventRecord], key: str | None = None) -> tuple[int, bool]:
         """:meth:`add_events`, returning (stored, replayed): replayed is True when ``key`` was seen before."""
         events = list(events)
@@ -362,8 +309,7 @@ class Store:
             return 0, False
         with self._tx() as c:
             if key is not None:
-                digest = hashlib.sha256(json.dumps([[e.user_id, e.item_id, e.event, float(e.value), e.timestamp]
-                                                    for e in events]).encode()).hexdigest()
+                digest = _digest(events)
                 seen = c.execute("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,)).fetchone()
                 if seen is not None:
                     if seen[0] != digest:
@@ -464,6 +410,12 @@ class Store:
             c.execute("DELETE FROM activations WHERE id = ?", (rows[0][0],))
             c.execute("UPDATE model_versions SET active = (version = ?)", (rows[1][1],))
         return self.version(rows[1][1])
+
+
+def _digest(events: list[EventRecord]) -> str:
+    """A fingerprint of a batch of events (what an idempotency key stands for)."""
+    rows = [[e.user_id, e.item_id, e.event, float(e.value), e.timestamp] for e in events]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
 def _attributes_json(item: ItemRecord) -> str:

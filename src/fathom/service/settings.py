@@ -26,6 +26,7 @@ ENV = {
     "FATHOM_MAX_BODY_BYTES": "max_body_bytes",
     "FATHOM_MAX_BATCH": "max_batch",
     "FATHOM_MAX_ATTRIBUTE_NAMES": "max_attribute_names",
+    "FATHOM_DURABLE_COMMITS": "durable_commits",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
     "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LOG_LEVEL": "log_level",
@@ -61,6 +62,9 @@ class ServiceSettings(Config):
     max_attribute_names: int = Field(256, ge=1)
     """Most distinct attribute names (categorical and numeric together) in the catalogue; an item upsert that
     would add more is refused with 422."""
+    durable_commits: bool = False
+    """Every write reaches the disk before it is acknowledged (an acknowledged event survives a power cut or an
+    OS crash too, at some ingestion speed); off, it survives the service being killed."""
     search_encoder: EncoderName | None = None
     """Dense encoder of the catalogue index (``minilm``, ``e5``); None: BM25 only."""
     torch_threads: int | None = Field(1, ge=1)
@@ -103,7 +107,8 @@ class ServiceSettings(Config):
         return lines[0].strip()
 
     def engine_config(self) -> EngineConfig:
-        return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names)
+        return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names,
+                            durable_commits=self.durable_commits)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
