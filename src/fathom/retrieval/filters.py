@@ -11,19 +11,37 @@ filter (and the text query, when the caller restricts the mask to matches).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field, FiniteFloat, Strict
 
 from fathom.config import Config
 
+_NAME = r" *[^= ][^=]*"  # an attribute name: anything up to the first "=", not blank (spaces around dropped)
+_VALUE = r" *[^, ][^,]*"  # a categorical value: no comma, not blank
+# a finite number: ASCII digits, at most 200 before the point and a two-digit exponent (so never overflowing)
+_NUMBER = r"[+-]?(?:[0-9]{1,200}(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?"
+FILTER_SYNTAX = rf"{_NAME}={_VALUE}(?:,{_VALUE})*"
+"""``NAME=V1[,V2...]`` (e.g. ``genre=Comedy,Drama``), spaces around the name and values dropped."""
+RANGE_SYNTAX = rf"{_NAME}= *(?:{_NUMBER} *)?:(?: *{_NUMBER})? *"
+"""``NAME=LO:HI`` with finite numbers, either end empty for an open end (e.g. ``year=1990:``)."""
+_FILTER, _RANGE = re.compile(FILTER_SYNTAX), re.compile(RANGE_SYNTAX)
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+Bound = Annotated[FiniteFloat, Strict()] | None  # a number, not a string or a boolean read as one
+
 
 class SearchFilter(Config):
-    """``equals``: attribute -> allowed values; ``ranges``: attribute -> (lo, hi), None for an open end."""
+    """``equals``: attribute -> allowed values (at least one); ``ranges``: attribute -> (lo, hi), finite numbers or
+    None for an open end. A range with lo > hi passes nothing (e.g. two contradicting bounds read from a query);
+    :func:`parse_filters`, which reads what people type, refuses it."""
 
-    equals: dict[str, list[str]] = {}
-    ranges: dict[str, tuple[float | None, float | None]] = {}
+    equals: dict[NonEmpty, Annotated[list[NonEmpty], Field(min_length=1)]] = {}
+    ranges: dict[NonEmpty, tuple[Bound, Bound]] = {}
 
     @property
     def empty(self) -> bool:
@@ -31,20 +49,26 @@ class SearchFilter(Config):
 
 
 def parse_filters(equals: Sequence[str] = (), ranges: Sequence[str] = ()) -> SearchFilter:
-    """``["genre=Comedy,Drama"]`` and ``["price=0:50", "year=2000:"]`` -> a :class:`SearchFilter`."""
+    """``["genre=Comedy,Drama"]`` and ``["price=0:50", "year=2000:"]`` -> a :class:`SearchFilter`.
+
+    Each clause must match :data:`FILTER_SYNTAX` / :data:`RANGE_SYNTAX` whole, and a range needs lo <= hi;
+    ValueError names the clause otherwise. Clauses on one attribute: values add up, the last range wins."""
     eq: dict[str, list[str]] = {}
     for item in equals:
-        name, sep, values = item.partition("=")
-        if not sep or not name or not values:
-            raise ValueError(f"filter {item!r} is not NAME=VALUE[,VALUE...]")
-        eq.setdefault(name.strip(), []).extend(v.strip() for v in values.split(","))
+        if not _FILTER.fullmatch(item):
+            raise ValueError(f"filter {item!r} is not NAME=VALUE[,VALUE...] (name and values not blank, no '=' "
+                             "in the name, no ',' in a value)")
+        name, _, values = item.partition("=")
+        eq.setdefault(name.strip(" "), []).extend(v.strip(" ") for v in values.split(","))
     rg: dict[str, tuple[float | None, float | None]] = {}
     for item in ranges:
-        name, sep, span = item.partition("=")
-        lo, colon, hi = span.partition(":")
-        if not sep or not name or not colon:
-            raise ValueError(f"range {item!r} is not NAME=LO:HI (either end may be empty)")
-        rg[name.strip()] = (float(lo) if lo.strip() else None, float(hi) if hi.strip() else None)
+        if not _RANGE.fullmatch(item):
+            raise ValueError(f"range {item!r} is not NAME=LO:HI with finite numbers (either end may be empty)")
+        name, _, span = item.partition("=")
+        lo, hi = (float(end) if end.strip(" ") else None for end in span.split(":"))
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"range {item!r}: LO {lo:g} is greater than HI {hi:g}")
+        rg[name.strip(" ")] = (lo, hi)
     return SearchFilter(equals=eq, ranges=rg)
 
 

@@ -14,6 +14,7 @@ from fathom.service.errors import install_error_handlers
 from fathom.service.logs import configure_logging
 from fathom.service.metrics import Metrics
 from fathom.service.middleware import BodyLimit, HostAndOrigin, RequestMetrics
+from fathom.service.openapi import install_openapi
 from fathom.service.routers import ALL, status, ui
 from fathom.service.settings import ServiceSettings
 
@@ -48,6 +49,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     app.state.settings = settings
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_openapi(app)
     for router in [*ALL, status.router, ui.router]:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

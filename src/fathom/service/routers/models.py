@@ -3,7 +3,9 @@ activate one, roll back the last activation."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from fathom.online.learning import LearningReport
 from fathom.online.records import VersionRecord
@@ -11,6 +13,8 @@ from fathom.service.deps import EngineDep, SettingsDep, WriteAccess
 from fathom.service.schemas import ModelsOut, TrainRequest
 
 router = APIRouter(prefix="/models", tags=["models"])
+
+Version = Annotated[int, Path(ge=1, lt=2**63, description="a model version number (a 64-bit row id in the store)")]
 
 
 @router.get("", response_model=ModelsOut)
@@ -20,7 +24,7 @@ def list_versions(engine: EngineDep) -> ModelsOut:
 
 
 @router.post("/{version}/activate", response_model=VersionRecord)
-def activate(version: int, engine: EngineDep, _: WriteAccess) -> VersionRecord:
+def activate(version: Version, engine: EngineDep, _: WriteAccess) -> VersionRecord:
     return engine.activate(version)
 
 

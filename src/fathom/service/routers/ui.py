@@ -21,10 +21,16 @@ PAGES = {"status": "status.html"}
 router = APIRouter(include_in_schema=False)
 
 
+def _served() -> dict[str, Path]:
+    """The files the page may load: those in ``STATIC`` with a known type, by name."""
+    return {p.name: p for p in STATIC.iterdir() if p.suffix in MEDIA_TYPES and p.is_file()}
+
+
 def _file(name: str) -> FileResponse:
-    path = STATIC / name
-    if "/" in name or name.startswith(".") or path.suffix not in MEDIA_TYPES or not path.is_file():
-        raise NotFound(f"unknown page {name!r}")
+    """A file of ``STATIC`` by name (404 for any other name: the name is looked up, never used as a path)."""
+    path = _served().get(name)
+    if path is None:
+        raise NotFound(f"unknown page {name[:100]!r}")
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
 
 
