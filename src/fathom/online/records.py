@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, Strict
 
 from fathom.data.records import EventType
 from fathom.retrieval.search_index import Document
@@ -19,6 +19,16 @@ filter syntax ``NAME=V1,V2`` uses)."""
 
 ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 """User and item ids: 1-256 characters, no control characters."""
+
+def _json_integer(value: Any) -> Any:
+    """JSON's integers: 3 and 3.0, never true/false or "3" (strict models take 3.0 as not an integer)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInt = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
+"""An integer field of a strict model, as JSON Schema's ``integer``: 3 or 3.0, never a boolean or a string."""
 
 AttributeName = Annotated[str, Field(pattern=NAME_PATTERN)]
 AttributeValue = Annotated[str, Field(min_length=1, max_length=1000)]
@@ -48,15 +58,16 @@ class ItemRecord(BaseModel):
 
 class EventRecord(BaseModel):
     """One interaction; ``timestamp`` is seconds since the epoch (0: the time it is stored). ``value`` is finite
-    and not negative (a rating, a quantity, a dwell time: every stored event counts as a positive interaction)."""
+    and not negative (a rating, a quantity, a dwell time: every stored event counts as a positive interaction).
+    Values are taken as the JSON types stated (no ``true`` for a number)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     user_id: str = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
     item_id: str = Field(min_length=1, max_length=256, pattern=ID_PATTERN)
     event: EventType = "view"
     value: FiniteFloat = Field(1.0, ge=0, le=MAX_EVENT_VALUE)
-    timestamp: int = Field(0, ge=0, le=MAX_TIMESTAMP)
+    timestamp: JsonInt = Field(0, ge=0, le=MAX_TIMESTAMP)
 
 
 class VersionRecord(BaseModel):

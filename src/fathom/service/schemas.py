@@ -6,20 +6,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
-from fathom.online.records import AttributeName, AttributeValue, EventRecord, VersionRecord
+from fathom.online.records import ID_PATTERN, AttributeName, AttributeValue, EventRecord, JsonInt, VersionRecord
 from fathom.retrieval.filters import SearchFilter
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields are refused, and values are taken as the JSON types the schema states (no
+    ``true`` for a number, no number for a string)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class RecommendRequest(Body):
     """Exactly one of ``user_id`` (a known user) and ``recent_items`` (an anonymous visitor's recent items)."""
 
-    user_id: str | None = Field(None, min_length=1)
-    recent_items: list[str] | None = Field(None, min_length=1, max_length=500)
-    k: int = Field(10, ge=1)
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["user_id"]},
+                                                           {"required": ["recent_items"]}]})
+
+    user_id: str = Field(None, min_length=1, max_length=256, pattern=ID_PATTERN)  # type: ignore[assignment]
+    recent_items: list[Annotated[str, Field(min_length=1, max_length=256, pattern=ID_PATTERN)]] = Field(
+        None, min_length=1, max_length=500)  # type: ignore[assignment]
+    k: JsonInt = Field(10, ge=1)
     filter: SearchFilter | None = None
 
     @model_validator(mode="after")
@@ -51,7 +58,7 @@ class SimilarResponse(BaseModel):
 
 class SearchRequest(Body):
     query: str = ""
-    k: int = Field(10, ge=1)
+    k: JsonInt = Field(10, ge=1)
     filter: SearchFilter | None = None
     facets: list[str] | None = None
     weights: dict[str, float] | None = None
@@ -129,5 +136,5 @@ class TrainRequest(Body):
     settings: dict[str, Any] | None = Field(None, description="config overrides of the candidate model")
     tolerance: float | None = Field(None, description="activate when candidate >= active - tolerance")
     metric: Literal["ndcg", "recall"] | None = None
-    warm_epochs: int | None = Field(None, ge=1)
-    min_validation_users: int | None = Field(None, ge=1, description="users with held-out new events needed")
+    warm_epochs: JsonInt | None = Field(None, ge=1)
+    min_validation_users: JsonInt | None = Field(None, ge=1, description="users with held-out new events needed")
