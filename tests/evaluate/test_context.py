@@ -1,4 +1,6 @@
-"""The context-aware protocols on a MovieLens-1M sample (quick mode): FM / DeepFM, MMoE vs single task, imbalance."""
+"""The context-aware protocols on a MovieLens-1M sample (quick mode): FM / DeepFM, MMoE vs single task, imbalance.
+The three tables and the tuning round trip train for about two minutes, so they are marked slow; the quick CLI
+tuning test below runs each protocol's code path in seconds."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ def tables(tmp_path_factory):
     return main(["--quick", "--out", str(out)]), out
 
 
+@pytest.mark.slow
 def test_fm_and_deepfm_learn_the_ctr_task(tables):
     rows, out = tables
     by_model = {r["model"]: r for r in rows["context"]}
@@ -27,6 +30,7 @@ def test_fm_and_deepfm_learn_the_ctr_task(tables):
     assert json.loads((out / "ml1m_context.json").read_text())
 
 
+@pytest.mark.slow
 def test_multitask_reports_both_tasks_beside_single_task_models(tables):
     rows, _ = tables
     mt = rows["multitask"]
@@ -36,6 +40,7 @@ def test_multitask_reports_both_tasks_beside_single_task_models(tables):
     assert all(r["peak MB"] >= 0 for r in mt)
 
 
+@pytest.mark.slow
 def test_imbalance_switches_move_recall_at_one_half(tables):
     rows, _ = tables
     ctr = {r["switch"]: r for r in rows["imbalance"] if r["task"].startswith("CTR")}
@@ -44,6 +49,7 @@ def test_imbalance_switches_move_recall_at_one_half(tables):
     assert all(r["test positive share"] < 0.2 for r in ctr.values())
 
 
+@pytest.mark.slow
 def test_tuning_on_the_context_protocol_writes_a_config_the_benchmark_replays(tmp_path):
     space = parse_space({"lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}})
     result = tune_context("fm", space, n_trials=2, timeout_s=None, quick=True, log=lambda m: None)
