@@ -193,17 +193,9 @@ def _spec_operations() -> list[str]:
 
 
 # Findings outside the routes this suite hardened, each to be fixed where it lives: test id -> (the check that
-# fails, why). Strict, so that the xfail must go once its finding is fixed; any other failure of the operation
-# fails the test.
-RECOMMEND_ONE_OF = ("schemas.py: RecommendRequest needs exactly one of user_id and recent_items (a model validator) "
-                    "and its JSON schema does not say so: a schema-valid body with both, or neither, gets 422")
-BOOLEAN_NUMBERS = ("schemas.py: {field} is a lax float, which takes true/false as 1.0/0.0: a body the schema "
-                   "refuses (a boolean for a number) is accepted")
-KNOWN: dict[str, tuple[str, str]] = {f"{run}-{op}": known for run in ("open", "keyed") for op, known in {
-    "POST /recommend": ("positive_data_acceptance", RECOMMEND_ONE_OF),
-    "PUT /items/{item_id}": ("negative_data_rejection", BOOLEAN_NUMBERS.format(field="ItemIn.numeric")),
-    "POST /models/train": ("negative_data_rejection", BOOLEAN_NUMBERS.format(field="TrainRequest.tolerance")),
-}.items()}
+# fails, why), e.g. "open-POST /recommend": ("positive_data_acceptance", "schemas.py: ..."). Strict, so that the
+# xfail must go once its finding is fixed; any other failure of the operation fails the test.
+KNOWN: dict[str, tuple[str, str]] = {}
 
 
 @pytest.fixture(scope="module")
