@@ -446,6 +446,17 @@ class Engine:
 
     def search(self, query: str, k: int = 10, flt: SearchFilter | None = None, facets: Sequence[str] | None = None,
                weights: dict[str, float] | None = None) -> SearchResult:
+        """The catalogue search. The query is embedded before the engine's lock is taken, through the encoder's
+        batcher, so that concurrent queries are embedded together while only the index lookup is serialised."""
+        vector = self._query_vector(query, weights)
         with self._lock:
             self._check_filter(flt, facets)
-            return self._index().search(query, k=k, filter=flt, facets=facets, weights=weights)
+            return self._index().search(query, k=k, filter=flt, facets=facets, weights=weights, query_vector=vector)
+
+    def _query_vector(self, query: str, weights: dict[str, float] | None) -> np.ndarray | None:
+        index = self.index
+        if index is None or index.vectors is None or index.encoder is None or not query.strip():
+            return None
+        if (weights if weights is not None else index.config.hybrid.weights).get("dense", 0) <= 0:
+            return None
+        return index.encoder.encode_query(query)

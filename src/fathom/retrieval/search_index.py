@@ -165,6 +165,7 @@ class SearchIndex:
         rescore: Mapping[str, CandidateSignal] | None = None,
         understand: bool = False,
         rerank: int | None = None,
+        query_vector: np.ndarray | None = None,
     ) -> SearchResult:
         """Top-``k`` documents for ``query`` among those passing ``filter``, with per-signal scores, the facet
         counts (``facets``: attribute names; default all categorical ones) over filtered matches, and the
@@ -173,7 +174,9 @@ class SearchIndex:
         reorder matches, and rank the filtered catalogue of an empty query); ``reranker`` reorders the top
         ``rerank`` hits (default ``config.rerank_depth``), each keeping its cross-encoder score as
         ``scores["rerank"]``. ``understand`` reads price / year / colour / category constraints out of the
-        query (:mod:`fathom.retrieval.query_understanding`), applies them with ``filter`` and reports them."""
+        query (:mod:`fathom.retrieval.query_understanding`), applies them with ``filter`` and reports them.
+        ``query_vector``: the query's embedding when the caller computed it (e.g. outside a lock); otherwise it
+        is embedded through :meth:`Encoder.encode_query`, which batches queries that arrive together."""
         if rerank is not None and (reranker is None or rerank < 1):
             raise ValueError(f"rerank={rerank} needs a reranker and a depth >= 1")
         mask = self.alive() & self.attributes.mask(filter)  # (N,)
@@ -182,6 +185,8 @@ class SearchIndex:
         understanding = None
         if understand:
             understanding = self._understand(query)
+            if understanding.text != query:
+                query_vector = None  # embedded from the text left once the constraints are read out
             query = understanding.text
             mask &= self.attributes.mask(understanding.filter)
             if understanding.boosts:
@@ -190,7 +195,7 @@ class SearchIndex:
         if not query.strip():
             result = self._browse(mask, k, facets, rescore, w)
         else:
-            result = self._query(query, k, mask, w, facets, extra, reranker, rescore, rerank)
+            result = self._query(query, k, mask, w, facets, extra, reranker, rescore, rerank, query_vector)
         result.understanding = understanding
         return result
 
@@ -213,7 +218,8 @@ class SearchIndex:
 
     def _query(self, query: str, k: int, mask: np.ndarray, w: dict[str, float], facets: Sequence[str] | None,
                extra: Mapping[str, np.ndarray] | None, reranker: Reranker | None,
-               rescore: Mapping[str, CandidateSignal], rerank: int | None = None) -> SearchResult:
+               rescore: Mapping[str, CandidateSignal], rerank: int | None = None,
+               query_vector: np.ndarray | None = None) -> SearchResult:
         bm25 = qvec = None
         corrections: dict[str, str] = {}
         if w.get("bm25", 0) > 0 and self.lexical.n_alive:
@@ -221,7 +227,7 @@ class SearchIndex:
             corrections = self.lexical.query_terms(query)[2]
         use_dense = w.get("dense", 0) > 0 and self.encoder is not None and self.vectors is not None
         if use_dense:
-            qvec = self.encoder.encode([query], batch_size=1, kind="query")[0]
+            qvec = self.encoder.encode_query(query) if query_vector is None else np.asarray(query_vector)
         if bm25 is None and qvec is None and not extra:
             return self._finish([], 0, mask, facets, corrections)
         rerank = self.config.rerank_depth if rerank is None else rerank
