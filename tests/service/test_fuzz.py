@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import schemathesis  # a test dependency: the fuzz run never skips
 
 from fathom.service import ServiceSettings, create_app
 from tests.service.synthetic import prepare_folder
-
-schemathesis = pytest.importorskip("schemathesis")
 
 KEY = "fuzz-key"
 SEED = 20261207
