@@ -51,3 +51,24 @@ def test_top_contributors_pick_the_history_item_adding_most():
     contrib = np.array([[0.5, 0.0, -1.0], [0.1, 0.2, -0.5]], dtype=np.float32)  # (H=2 history items, 3 items)
     assert top_contributors(contrib, np.array([10, 11]), np.array([0, 1, 2])) == [10, 11, None]
     assert top_contributors(None, np.array([10]), np.array([0, 1])) == [None, None]
+
+
+def test_weighted_fold_in_is_the_weighted_row_sum_and_recency_weights_decay(train):
+    from fathom.models.fold_in import HistoryPolicy, recency_weights
+
+    model = EASE(reg=5.0).fit(train)
+    history = np.array([4, 11, 2, 11])  # most recent first; 11 again further back counts once, at its first place
+    w = np.array([3.0, 2.0, 0.5, 9.0], dtype=np.float32)
+    expected = 3.0 * model.weights[4] + 2.0 * model.weights[11] + 0.5 * model.weights[2]
+    np.testing.assert_allclose(model.score_history(history, weights=w), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(recency_weights(4, 0.0, 3.0), np.ones(4))
+    np.testing.assert_allclose(recency_weights(3, 10.0, 1.0), [11.0, 6.0, 3.5])  # 1 + 10 * 2^-r
+    recent, weights = HistoryPolicy(limit=2, recency_boost=1.0, recency_half_life=1.0).recent(history)
+    assert recent.tolist() == [4, 11] and weights.tolist() == [2.0, 1.5]
+    with pytest.raises(ValueError, match="weights has shape"):
+        model.score_history(history, weights=w[:2])
+    # the latest item's block rises to the top when it weighs more
+    mixed = np.array([12, 0, 1, 2, 3])  # latest: block 2 (items 10-14); before it four items of block 0
+    assert np.argmax(np.where(np.isin(np.arange(15), mixed), -np.inf, model.score_history(mixed))) < 5
+    boosted = model.score_history(mixed, weights=recency_weights(5, 30.0, 1.0))
+    assert 10 <= np.argmax(np.where(np.isin(np.arange(15), mixed), -np.inf, boosted)) < 15

@@ -199,12 +199,13 @@ class Recommender(ABC):
         return None
 
     def score_history(self, history: np.ndarray, user: int | None = None,
-                      popularity: np.ndarray | None = None) -> np.ndarray:
+                      popularity: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
         """(n_items,) float32 scores of every item for one user from their current history.
 
         history: (H,) int64 item indices, most recent first; user: the model's index of the user when it was
-        trained on them, else None; popularity: (n_items,) counts, the answer when nothing else is known.
-        Linear models fold the whole history in exactly; others score a known user with their own
+        trained on them, else None; popularity: (n_items,) counts, the answer when nothing else is known;
+        weights: (H,) how much each history item counts (e.g. recent ones more), where the model folds the
+        history in. Linear models fold the whole history in exactly; others score a known user with their own
         representation and fold a new user in through ``similar_items`` (:mod:`fathom.models.fold_in`)."""
         from fathom.models.fold_in import fold_in_scores
 
@@ -212,7 +213,7 @@ class Recommender(ABC):
         history = self._check_ids(np.asarray(history, dtype=np.int64), self.n_items, "history item")
         if self.item_item_weights() is None and user is not None:
             return self.score(np.array([user]))[0].copy()
-        return fold_in_scores(self, history, popularity)
+        return fold_in_scores(self, history, popularity, weights=weights)
 
     def explain(self, history: np.ndarray, items: np.ndarray) -> list[int | None]:
         """For each of ``items``, the item of ``history`` (most recent first) that adds most to its score (linear

@@ -445,9 +445,10 @@ class SequentialRecommender(TorchRecommender):
         return out
 
     def score_history(self, history: np.ndarray, user: int | None = None,
-                      popularity: np.ndarray | None = None) -> np.ndarray:
+                      popularity: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
         """The next item after the history's latest ``max_len`` items (so an event posted a moment ago is the
-        last step); an empty history gives ``popularity``."""
+        last step; the order itself says what is recent, so ``weights`` are not used); an empty history gives
+        ``popularity``."""
         history = np.asarray(history, dtype=np.int64)
         if len(history) == 0:
             return np.zeros(self.n_items, np.float32) if popularity is None else np.asarray(popularity, np.float32)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from fathom.models.fold_in import HistoryPolicy
 from fathom.online.errors import Conflict
 from fathom.online.learning import LearningConfig, LearningReport, learn_once
 from fathom.online.leases import held_lease
@@ -51,12 +52,12 @@ def last_run(store: Store) -> dict | None:
 
 
 def run_exclusive(store: Store, config: LearningConfig, force: bool = False,
-                  log: Callable[[str], None] = logger.info) -> LearningReport:
+                  log: Callable[[str], None] = logger.info, history: HistoryPolicy | None = None) -> LearningReport:
     """:func:`learn_once` while holding the store's learner lease; Conflict when another run holds it. Its
     outcome (or failure) is recorded in the store for the status page."""
     with held_lease(store, lease_owner(str(threading.get_ident()))):
         try:
-            report = learn_once(store, config, force=force, log=log)
+            report = learn_once(store, config, force=force, log=log, history=history)
         except Exception as exc:
             _record(store, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
             raise
@@ -69,10 +70,11 @@ class OnlineLearner:
     """Runs :func:`run_exclusive` every ``config.interval_s`` seconds until :meth:`stop`; ``last`` keeps the
     last run's report (None before the first), ``error`` the last run's failure."""
 
-    def __init__(self, store: Store, config: LearningConfig, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, store: Store, config: LearningConfig, log: Callable[[str], None] | None = None,
+                 history: HistoryPolicy | None = None) -> None:
         if config.interval_s is None:
             raise ValueError("the online learner needs interval_s (seconds between runs)")
-        self.store, self.config = store, config
+        self.store, self.config, self.history = store, config, history
         self.log = log or logger.info
         self.last: LearningReport | None = None
         self.error: str | None = None
@@ -101,7 +103,7 @@ class OnlineLearner:
         """One guarded run; a run held by another process, or a failure, is logged and returns None. A skipped
         run is logged when its reason differs from the previous one (not every interval)."""
         try:
-            self.last = run_exclusive(self.store, self.config, log=self.log)
+            self.last = run_exclusive(self.store, self.config, log=self.log, history=self.history)
             self.error = None
             if self.last.status == "skipped":
                 if self.last.reason != self._last_skip:

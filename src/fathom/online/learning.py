@@ -36,7 +36,7 @@ from fathom.data.interactions import Interactions
 from fathom.data.vocab import Vocabulary
 from fathom.metrics.evaluator import Evaluator
 from fathom.models.base import Recommender
-from fathom.models.fold_in import HISTORY_LIMIT
+from fathom.models.fold_in import HistoryPolicy
 from fathom.models.registry import get_model_class
 from fathom.online.errors import NoActiveModel
 from fathom.online.store import Store
@@ -97,8 +97,9 @@ class ServedScorer:
     """The evaluator's view of a model version: scores users of the run's (extended) vocabularies as the service
     would serve them from their pairs in ``fit``; items the version does not know get -inf."""
 
-    def __init__(self, bundle: ModelBundle, users: Vocabulary, items: Vocabulary, fit: Interactions) -> None:
-        self.bundle = bundle
+    def __init__(self, bundle: ModelBundle, users: Vocabulary, items: Vocabulary, fit: Interactions,
+                 history: HistoryPolicy | None = None) -> None:
+        self.bundle, self.history = bundle, history or HistoryPolicy()
         model_item = {item_id: i for i, item_id in enumerate(bundle.items.ids)}
         model_user = {user_id: u for u, user_id in enumerate(bundle.users.ids)}
         self.to_model = np.array([model_item.get(i, -1) for i in items.ids], dtype=np.int64)  # (n_ext,)
@@ -118,7 +119,8 @@ class ServedScorer:
             history = self.to_model[self.items_by_user[u][::-1]]  # recent first, model ids
             history = history[history >= 0]
             user = int(self.user_in_model[u]) if self.user_in_model[u] >= 0 else None
-            scores = self.bundle.model.score_history(history[:HISTORY_LIMIT], user, self.popularity)  # (n_model,)
+            recent, weights = self.history.recent(history)
+            scores = self.bundle.model.score_history(recent, user, self.popularity, weights)  # (n_model,)
             out[row, self.columns] = scores[self.to_model[self.columns]]
         return out
 
@@ -176,8 +178,9 @@ def _candidate(bundle: ModelBundle, active_model: str, active_config: dict, fit:
 
 
 def learn_once(store: Store, config: LearningConfig | None = None, force: bool = False,
-               log: Callable[[str], None] = lambda _: None) -> LearningReport:
-    """One online-learning run on ``store`` (see the module docstring); ``force`` ignores ``min_new_events``."""
+               log: Callable[[str], None] = lambda _: None, history: HistoryPolicy | None = None) -> LearningReport:
+    """One online-learning run on ``store`` (see the module docstring); ``force`` ignores ``min_new_events``;
+    ``history``: how serving reads a user's history (validation ranks as users are served)."""
     config = config or LearningConfig()
     active = store.active_version()
     if active is None:
@@ -209,8 +212,8 @@ def learn_once(store: Store, config: LearningConfig | None = None, force: bool =
     seconds = time.perf_counter() - start
     candidate = ModelBundle(model, users, items)
     evaluator = Evaluator(test, exclude=(fit,), ks=(config.k,), metrics=("ndcg", "recall"))
-    metrics = evaluator(ServedScorer(candidate, users, items, fit))
-    baseline = evaluator(ServedScorer(bundle, users, items, fit))
+    metrics = evaluator(ServedScorer(candidate, users, items, fit, history))
+    baseline = evaluator(ServedScorer(bundle, users, items, fit, history))
     accept = metrics[config.monitor] >= baseline[config.monitor] - config.tolerance
     verdict = "activated" if accept else "rejected"
     comparison = "not worse than" if accept else "worse than"

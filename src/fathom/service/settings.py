@@ -11,6 +11,7 @@ from typing import Any, Self
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from fathom.config import Config
+from fathom.models.fold_in import HistoryPolicy
 from fathom.online.engine import EngineConfig
 from fathom.online.learning import LearningConfig
 from fathom.service.logs import LogLevel
@@ -30,6 +31,8 @@ ENV = {
     "FATHOM_SEARCH_ENCODER": "search_encoder",
     "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LOG_LEVEL": "log_level",
+    "FATHOM_RECENCY_BOOST": "history.recency_boost",
+    "FATHOM_RECENCY_HALF_LIFE": "history.recency_half_life",
     "FATHOM_LEARN_INTERVAL": "learning.interval_s",
     "FATHOM_LEARN_MIN_EVENTS": "learning.min_new_events",
     "FATHOM_LEARN_METRIC": "learning.metric",
@@ -74,6 +77,8 @@ class ServiceSettings(Config):
     matrix-vector product took several times longer). None: the libraries' own defaults."""
     log_level: LogLevel = "info"
     """Level of Fathom's own log lines (online learning, recovery after a crash) in the server's output."""
+    history: HistoryPolicy = HistoryPolicy()
+    """How a user's history is read when they are served (and validated): recent items weigh more."""
     learning: LearningConfig = LearningConfig()
     """The online learner: with ``learning.interval_s`` set, each worker runs it in the background (one at a
     time, by a lease in the store); POST /models/train runs it on demand with these settings."""
@@ -108,7 +113,7 @@ class ServiceSettings(Config):
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names,
-                            durable_commits=self.durable_commits)
+                            durable_commits=self.durable_commits, history=self.history)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
