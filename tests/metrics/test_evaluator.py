@@ -12,8 +12,8 @@ import scipy.sparse as sp
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
-from fathom.metrics.evaluator import KNOWN_METRICS, Evaluator, evaluate_ranking, top_k_items
-from fathom.models.base import Recommender, topk_rows
+from fathom.metrics.evaluator import KNOWN_METRICS, Evaluator, evaluate_ranking
+from fathom.models.base import Recommender
 
 
 class FixedScores:
@@ -185,16 +185,6 @@ def test_invalid_arguments():
         evaluate_ranking(FixedScores(SCORES), TEST, users=np.array([1]))
     with pytest.raises(ValueError, match="ks"):
         evaluate_ranking(FixedScores(SCORES), TEST, ks=(0, 10))
-
-
-def test_top_k_items_orders_like_topk_rows():
-    rng = np.random.default_rng(1)
-    for _ in range(200):
-        b, n = int(rng.integers(1, 12)), int(rng.integers(1, 25))
-        scores = rng.integers(0, 4, (b, n)).astype(np.float32)
-        scores[rng.random((b, n)) < 0.2] = -np.inf
-        k = int(rng.integers(1, 30))
-        np.testing.assert_array_equal(top_k_items(scores, k), topk_rows(scores, k)[0])
 
 
 # -- a real Recommender goes through the evaluator as well ------------------------------------------------

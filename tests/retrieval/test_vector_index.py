@@ -1,16 +1,12 @@
 import numpy as np
 
-from fathom.retrieval.vector_index import ExactIndex, HNSWIndex, VectorIndex, ann_recall_at_k, build_vector_index, top_k
+from fathom.retrieval.vector_index import ExactIndex, HNSWIndex, VectorIndex, ann_recall_at_k, build_vector_index
 from fathom.text.encoders import l2_normalise
 
 
 def _data(n=3000, d=16, seed=0):
     return l2_normalise(np.random.default_rng(seed).standard_normal((n, d)))
 
-
-def test_top_k_order_and_ties():
-    np.testing.assert_array_equal(top_k(np.array([0.1, 0.5, 0.5, 0.9]), 3), [3, 1, 2])
-    assert len(top_k(np.array([1.0]), 5)) == 1
 
 
 def test_exact_search_known_answer_and_mask():

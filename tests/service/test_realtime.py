@@ -13,7 +13,7 @@ import torch
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from fathom.models.base import topk_rows
+from fathom.metrics.topk import top_k
 from fathom.service import ServiceSettings, create_app
 from tests.service.synthetic import prepare_folder
 
@@ -51,7 +51,7 @@ def model_prediction(client: TestClient, user_id: str, k: int) -> list[str]:
     sequence = bundle.items.encode(seen[::-1]).tolist()
     scores = bundle.model.score_sequences([sequence])[0]
     scores[bundle.items.encode(seen)] = -np.inf
-    top, _ = topk_rows(scores[None, :], k)
+    top, _ = top_k(scores[None, :], k)
     return [str(i) for i in bundle.items.decode(top[0])]
 
 

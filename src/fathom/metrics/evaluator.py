@@ -12,7 +12,7 @@ Protocol, precisely:
   never be ranked, so it can only lower recall and NDCG). Test duplicates count once.
 - Excluded items get score -inf; NaN scores are treated as -inf too, so a diverged model scores 0, not NaN.
 - Top-k order is deterministic: by score descending, ties by the lower item id, exactly as
-  :func:`fathom.models.base.topk_rows` and ``Recommender.recommend`` order them. Positions left when fewer
+  :func:`fathom.metrics.topk.top_k` and ``Recommender.recommend`` order them. Positions left when fewer
   than ``k`` items are eligible hold id -1 and never count as hits.
 - Reported values are means over evaluated users; ``coverage@k`` is the share of the catalogue that appears in
   at least one evaluated user's top-k list.
@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from fathom.data.interactions import Interactions
 from fathom.metrics.ranking import RANKING_METRICS
+from fathom.metrics.topk import _top_k_by_cost
 
 KNOWN_METRICS: tuple[str, ...] = (*RANKING_METRICS, "coverage")
 DEFAULT_METRICS: tuple[str, ...] = ("recall", "mrr", "ndcg", "hit", "precision")
@@ -41,55 +42,6 @@ class Scorer(Protocol):
     def score(self, users: np.ndarray) -> np.ndarray:
         """users: int64 (B,) -> scores (B, n_items), higher is better."""
         ...
-
-
-def top_k_items(scores: np.ndarray, k: int) -> np.ndarray:
-    """ids int64 (B, k) of the best ``k`` items per row, best first; ties by lower item id.
-
-    scores: (B, n) float; -inf and NaN entries are ineligible and come back as id -1, as do the positions past
-    ``n``. The order equals :func:`fathom.models.base.topk_rows`; this version repairs cut tie groups without
-    a Python loop per row.
-    """
-    cost = np.negative(np.asarray(scores, dtype=np.result_type(scores, np.float32)))  # (B, n) lower is better
-    cost[np.isnan(cost)] = np.inf
-    return _top_k_by_cost(cost, k)
-
-
-def _top_k_by_cost(cost: np.ndarray, k: int) -> np.ndarray:
-    """ids int64 (B, k) of the ``k`` lowest costs per row, ties by lower id, +inf entries -> -1."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    b, n = cost.shape
-    kk = min(k, n)
-    if kk < n:
-        part = np.argpartition(cost, kk - 1, axis=1)[:, :kk]  # (B, kk) unordered
-    else:
-        part = np.broadcast_to(np.arange(n), (b, n))
-    part_cost = np.take_along_axis(cost, part, axis=1)  # (B, kk)
-    order = np.lexsort((part, part_cost), axis=1)  # primary: cost asc, secondary: id asc
-    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)  # (B, kk)
-    top = np.take_along_axis(part_cost, order, axis=1)  # (B, kk)
-    if kk < n:
-        # argpartition may cut a tie group at the k-th cost arbitrarily: for those rows keep every item
-        # strictly better than the k-th cost plus the lowest-id items of the tie group.
-        kth = top[:, -1:]  # (B, 1)
-        tied = (cost == kth).sum(axis=1) > (top == kth).sum(axis=1)  # (B,)
-        rows = np.flatnonzero(tied)
-        if len(rows):
-            c, t = cost[rows], kth[rows]  # (R, n), (R, 1)
-            better = c < t
-            equal = c == t
-            room = kk - better.sum(axis=1, keepdims=True)  # (R, 1) tie slots left
-            keep = better | (equal & (np.cumsum(equal, axis=1) <= room))  # exactly kk per row
-            sel = np.nonzero(keep)[1].reshape(len(rows), kk)  # (R, kk) ids, ascending per row
-            sel_cost = np.take_along_axis(c, sel, axis=1)
-            re = np.lexsort((sel, sel_cost), axis=1)
-            ids[rows] = np.take_along_axis(sel, re, axis=1)
-            top[rows] = np.take_along_axis(sel_cost, re, axis=1)
-    ids[np.isposinf(top)] = -1
-    if kk < k:
-        ids = np.pad(ids, ((0, 0), (0, k - kk)), constant_values=-1)
-    return ids
 
 
 def _exclusion_csr(exclude: Exclusion | Sequence[Exclusion], shape: tuple[int, int]) -> sp.csr_matrix | None:
@@ -230,7 +182,7 @@ class Evaluator:
             ptr = self._exclude.indptr
             rows = np.repeat(np.arange(end - start), np.diff(ptr[start : end + 1]))
             cost[rows, self._exclude.indices[ptr[start] : ptr[end]]] = np.inf
-        return _top_k_by_cost(cost, k)
+        return _top_k_by_cost(cost, k)[0]
 
     def _hits(self, ids: np.ndarray, start: int) -> np.ndarray:
         """(b, k) bool: whether each ranked id is one of its user's relevant items."""

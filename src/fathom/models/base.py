@@ -43,41 +43,13 @@ from safetensors.numpy import load_file, save_file
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
+from fathom.metrics.topk import top_k
 
 FORMAT_VERSION = 1
 
 
 class NotFittedError(RuntimeError):
     """Raised when a model is used before ``fit`` or ``load``."""
-
-
-def topk_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``k`` columns per row, best first; ties by lower column index; -inf entries become id -1.
-
-    scores: (B, n) float. Returns ids int64 (B, k) and scores float32 (B, k).
-    """
-    b, n = scores.shape
-    kk = min(k, n)
-    if kk < n:
-        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-    else:
-        part = np.broadcast_to(np.arange(n), (b, n)).copy()
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)  # primary: score desc, secondary: id asc
-    ids = np.take_along_axis(part, order, axis=1).astype(np.int64)
-    top = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
-    # argpartition may cut a tie group arbitrarily: repair rows whose k-th score ties with a left-out item
-    if kk < n:
-        kth = top[:, -1:]
-        tied_out = (scores == kth).sum(axis=1) > (top == kth).sum(axis=1)
-        for r in np.flatnonzero(tied_out):
-            row_order = np.lexsort((np.arange(n), -scores[r]))[:kk]
-            ids[r], top[r] = row_order, scores[r, row_order]
-    ids[~np.isfinite(top) & (top < 0)] = -1
-    if kk < k:
-        ids = np.pad(ids, ((0, 0), (0, k - kk)), constant_values=-1)
-        top = np.pad(top, ((0, 0), (0, k - kk)), constant_values=-np.inf)
-    return ids, top
 
 
 def _as_csr(exclude: sp.spmatrix | Interactions | None) -> sp.csr_matrix | None:
@@ -187,7 +159,7 @@ class Recommender(ABC):
             keep = np.zeros(self.n_items, bool)
             keep[candidates] = True
             scores[:, ~keep] = -np.inf
-        return topk_rows(scores, k)
+        return top_k(scores, k)
 
     def item_vectors(self) -> np.ndarray | None:
         """(n_items, d) item representations for cosine similarity, or None when the model has none."""
@@ -235,7 +207,7 @@ class Recommender(ABC):
         unit = vectors / norms[:, None]
         sims = unit[items] @ unit.T
         sims[np.arange(len(items)), items] = -np.inf
-        return topk_rows(sims, k)
+        return top_k(sims, k)
 
     # -- persistence --------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

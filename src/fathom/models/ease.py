@@ -12,8 +12,9 @@ from pydantic import Field
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
+from fathom.metrics.topk import top_k
 from fathom.models._sparse import csr_from_state, csr_to_state
-from fathom.models.base import Recommender, topk_rows
+from fathom.models.base import Recommender
 
 
 class EASEConfig(Config):
@@ -76,7 +77,7 @@ class ItemItemLinear(Recommender):
         items = self._check_ids(items, self.n_items, "item")
         scores = self.weights[items] + self.weights[:, items].T  # symmetrised item-item weights (B, I)
         scores[np.arange(len(items)), items] = -np.inf
-        return topk_rows(scores, k)
+        return top_k(scores, k)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, **csr_to_state("history", self.history)}

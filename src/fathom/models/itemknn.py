@@ -10,8 +10,9 @@ from pydantic import Field
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
+from fathom.metrics.topk import top_k
 from fathom.models._sparse import csr_from_state, csr_to_state
-from fathom.models.base import Recommender, topk_rows
+from fathom.models.base import Recommender
 
 
 class ItemKNNConfig(Config):
@@ -69,7 +70,7 @@ class ItemKNN(Recommender):
         scores = self.sim.T[items].toarray()  # neighbours of each query item
         scores[scores == 0] = -np.inf
         scores[np.arange(len(items)), items] = -np.inf
-        return topk_rows(scores, k)
+        return top_k(scores, k)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {**csr_to_state("history", self.history), **csr_to_state("sim", self.sim)}

@@ -8,7 +8,8 @@ import numpy as np
 
 from fathom.config import Config
 from fathom.data.interactions import Interactions
-from fathom.models.base import Recommender, topk_rows
+from fathom.metrics.topk import top_k
+from fathom.models.base import Recommender
 
 
 class PopularityConfig(Config):
@@ -38,7 +39,7 @@ class Popularity(Recommender):
         items = self._check_ids(items, self.n_items, "item")
         scores = np.broadcast_to(self.counts, (len(items), self.n_items)).copy()
         scores[np.arange(len(items)), items] = -np.inf
-        return topk_rows(scores, k)
+        return top_k(scores, k)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"counts": self.counts}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fathom.models.base import topk_rows
+from fathom.metrics.topk import top_k
 from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
 from fathom.online.errors import NotFound
 from fathom.online.store import Store
@@ -103,7 +103,7 @@ class EngineReads:
             scores = scores + 1e-6 * popularity / popularity.max()
         raw = scores.copy()
         scores[~allowed] = -np.inf
-        ids, top = topk_rows(scores[None, :], k)
+        ids, top = top_k(scores[None, :], k)
         keep = ids[0] >= 0
         ids, top = ids[0][keep], top[0][keep]
         template = NEXT_AFTER if model.explanation == "next" else BECAUSE

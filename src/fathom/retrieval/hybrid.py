@@ -26,8 +26,9 @@ from typing import Protocol
 import numpy as np
 
 from fathom.config import Config
+from fathom.metrics.topk import top_k
 from fathom.retrieval.fusion import FusionMethod, fuse
-from fathom.retrieval.vector_index import VectorIndex, top_k
+from fathom.retrieval.vector_index import VectorIndex
 
 # (M,) candidate rows -> (M,) float scores of those rows
 CandidateSignal = Callable[[np.ndarray], np.ndarray]
@@ -102,8 +103,8 @@ def hybrid_search(
     for name in active:
         if name not in ("bm25", "dense") and name not in rescore:
             s = np.where(mask, extra[name], -np.inf) if mask is not None else np.asarray(extra[name], np.float64)
-            best = top_k(s, config.candidates)
-            parts.append(best[np.isfinite(s[best])])
+            best = top_k(s, config.candidates)[0]
+            parts.append(best[best >= 0])
     rows = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)  # (M,)
     if len(rows) == 0:
         return []

@@ -18,16 +18,9 @@ from typing import Literal
 
 import numpy as np
 
+from fathom.metrics.topk import top_k
+
 VectorIndexKind = Literal["auto", "exact", "hnsw"]
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest of (N,) ``scores``, best first (ties by lower index)."""
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return part[np.lexsort((part, -scores[part]))]
 
 
 class VectorIndex(ABC):
@@ -60,7 +53,8 @@ class VectorIndex(ABC):
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
             k = min(k, int(mask.sum()))
-        rows = top_k(scores, k)
+        rows = top_k(scores, k)[0] if k > 0 else np.zeros(0, np.int64)
+        rows = rows[rows >= 0]
         return rows, scores[rows]
 
     @abstractmethod
