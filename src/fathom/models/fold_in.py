@@ -9,6 +9,7 @@ is known. Other models fold in through ``similar_items`` and explain through the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -114,3 +115,40 @@ def top_contributors(contrib: np.ndarray | None, history: np.ndarray, items: np.
     cols = contrib[:, np.asarray(items, dtype=np.int64)]  # (H, R)
     best = cols.argmax(axis=0)  # (R,)
     return [int(history[b]) if cols[b, r] > 0 else None for r, b in enumerate(best)]
+
+
+@dataclass
+class Ranked:
+    """One user's ranking: ``items`` (R,) model item indices, best first; ``scores`` (R,); ``sources`` the history
+    item behind each (or None); ``raw`` (n_items,) every item's score before exclusions."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    sources: list[int | None]
+    raw: np.ndarray
+
+
+def rank_history(model: Recommender, history: np.ndarray, k: int, user: int | None = None,
+                 popularity: np.ndarray | None = None, allowed: np.ndarray | None = None,
+                 policy: HistoryPolicy | None = None) -> Ranked:
+    """The one read path of a deployed model: a user's top ``k`` from their history (model item indices, most
+    recent first), as the service (``GET /recommend``) and ``fathom recommend`` both rank it. The history is read
+    as ``policy`` says and scored by :meth:`Recommender.score_history`; equal scores go by ``popularity``; items
+    in the history, and those outside ``allowed`` (n_items,) bool, are left out; reasons come from
+    :meth:`Recommender.explain`."""
+    from fathom.metrics.topk import top_k
+
+    history = np.asarray(history, dtype=np.int64)
+    recent, weights = (policy or HistoryPolicy()).recent(history)
+    scores = model.score_history(recent, user, popularity, weights)  # (n_items,)
+    pop = None if popularity is None else np.asarray(popularity, dtype=np.float32)
+    if pop is not None and pop.size and pop.max() > 0:
+        scores = scores + 1e-6 * pop / pop.max()
+    raw = scores.copy()
+    mask = np.ones(model.n_items, bool) if allowed is None else np.array(allowed, dtype=bool)
+    mask[history] = False
+    scores[~mask] = -np.inf
+    ids, top = top_k(scores, k)
+    keep = ids >= 0
+    ids, top = ids[keep], top[keep]
+    return Ranked(ids, top, model.explain(recent, ids), raw)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fathom.metrics.topk import top_k
+from fathom.models.fold_in import rank_history
 from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
 from fathom.online.errors import NotFound
 from fathom.online.store import Store
@@ -92,22 +92,13 @@ class EngineReads:
     def _recommend(self, history_ids: list[str], k: int, flt: SearchFilter | None,
                    user_id: str | None) -> list[Recommendation]:
         bundle, popularity = self._require_bundle()
-        model = bundle.model
         history = bundle.items.encode([i for i in history_ids if i in bundle.items])  # (H,) recent first
-        allowed = self._allowed(bundle, flt).copy()
-        allowed[history] = False
-        recent, weights = self.config.history.recent(history)
         user = bundle.users.index(user_id) if user_id is not None and user_id in bundle.users else None
-        scores = model.score_history(recent, user, popularity, weights)  # (n_items,)
-        if popularity.max() > 0:  # equal scores (e.g. items no history item reaches) go by popularity
-            scores = scores + 1e-6 * popularity / popularity.max()
-        raw = scores.copy()
-        scores[~allowed] = -np.inf
-        ids, top = top_k(scores[None, :], k)
-        keep = ids[0] >= 0
-        ids, top = ids[0][keep], top[0][keep]
-        template = NEXT_AFTER if model.explanation == "next" else BECAUSE
-        recs = self._describe(bundle, ids, top, model.explain(recent, ids), template)
+        ranked = rank_history(bundle.model, history, k, user, popularity, self._allowed(bundle, flt),
+                              self.config.history)
+        template = NEXT_AFTER if bundle.model.explanation == "next" else BECAUSE
+        recs = self._describe(bundle, ranked.items, ranked.scores, ranked.sources, template)
+        raw = ranked.raw
         return self._with_new_items(bundle, recs, raw, set(history_ids), k, flt)
 
     def _with_new_items(self, bundle: ModelBundle, recs: list[Recommendation], scores: np.ndarray,
