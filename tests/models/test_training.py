@@ -328,3 +328,60 @@ def test_ema_validates_and_restores_the_averaged_weights_and_training_resumes_fr
     assert all(not torch.allclose(model.seen[e * steps], validated[e - 1]) for e in range(1, 4))
     assert trainer.best_epoch == 2
     torch.testing.assert_close(model.weight, validated[1])
+
+
+# -- schedule, clipping, groups, time budget (what the reranker trains with) -------------------------------------
+class Scheduled(Quadratic):
+    """Quadratic with 4 batches an epoch, recording the rate of each step, and two parameter groups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rates: list[float] = []
+        self.extra = nn.Parameter(torch.zeros(1))
+
+    def n_batches(self, batch_size: int) -> int:
+        return 4
+
+    def parameters(self):
+        return iter([*self.net.parameters(), self.extra])
+
+    def parameter_groups(self, lr: float):
+        return [{"params": list(self.net.parameters()), "lr": lr}, {"params": [self.extra], "lr": 10 * lr}]
+
+    def loss(self, batch) -> torch.Tensor:
+        return super().loss(batch) + (self.extra - 1.0).pow(2).sum()
+
+
+def test_linear_schedule_warms_up_then_falls_to_zero_with_groups_at_their_rates():
+    model = Scheduled()
+    trainer = Trainer(config(epochs=2, lr_schedule="linear", warmup=0.25))
+    seen = []
+    original = torch.optim.SGD.step
+
+    def record(self, *a, **kw):
+        seen.append([g["lr"] for g in self.param_groups])
+        return original(self, *a, **kw)
+
+    torch.optim.SGD.step = record
+    try:
+        trainer.fit(model)
+    finally:
+        torch.optim.SGD.step = original
+    total, warm = 8, 2  # 2 epochs x 4 batches; 25% warm-up
+    factors = [(s + 1) / warm if s < warm else (total - s) / (total - warm) for s in range(total)]
+    assert [r[0] for r in seen] == pytest.approx([0.05 * f for f in factors])
+    assert [r[1] for r in seen] == pytest.approx([0.5 * f for f in factors])  # the second group at 10 x lr
+
+
+def test_gradient_clipping_bounds_each_step():
+    model = Quadratic()
+    Trainer(config(epochs=1, lr=1.0, grad_clip=0.01)).fit(model)
+    # four SGD steps of at most 0.01 in norm each move the weights by at most 0.04
+    assert float(model.weight.norm()) <= 0.04 + 1e-6
+
+
+def test_the_time_budget_stops_after_the_step_that_passes_it():
+    model = Quadratic()
+    trainer = Trainer(config(epochs=50, max_minutes=1e-9))
+    history = trainer.fit(model)
+    assert trainer.stopped_early and len(history) == 1  # one step, then stop

@@ -1,9 +1,11 @@
 """The shared mini-batch training loop.
 
 Models and the loop are kept apart: a model hands the :class:`Trainer` something :class:`Trainable` (it knows
-its own batches and its loss), and the trainer owns everything else: epochs, the optimiser, seeding, progress,
-the per-epoch history, validation, learning-rate decay when validation stalls, early stopping, keeping and
-restoring the best weights, and optionally a moving average of the weights (``ema``).
+its own batches and its loss), and the trainer owns everything else: epochs, the optimiser (with parameter groups
+when the model has them), seeding, progress, the per-epoch history, validation, learning-rate decay when
+validation stalls or a linear warm-up-and-decay schedule, gradient clipping, early stopping, a time budget,
+keeping and restoring the best weights, and optionally a moving average of the weights (``ema``). Every model
+and the cross-encoder reranker (:mod:`fathom.retrieval.rerank_train`) train in this one loop.
 """
 
 from __future__ import annotations
@@ -56,6 +58,15 @@ class TrainConfig(Config):
         "(warmed up as min(ema, (1 + n) / (10 + n)) after n steps); validation, the best epoch and the final "
         "model use the averaged weights; None: the weights as trained"
     )
+    grad_clip: float | None = Field(None, gt=0, description="clip the gradients' global norm to this before each "
+                                                             "step; None: no clipping")
+    lr_schedule: Literal["constant", "linear"] = Field(
+        "constant", description="linear: the rate rises over the first `warmup` share of the steps, then falls "
+        "linearly to 0 at the last step (the Trainable tells its batches per epoch: `n_batches`)"
+    )
+    warmup: float = Field(0.0, ge=0, lt=1, description="share of the steps with a rising rate (lr_schedule linear)")
+    max_minutes: float | None = Field(None, gt=0, description="stop after the step that passes this much wall "
+                                                               "clock; None: no budget")
     eval_every: int = Field(1, ge=1, description="validate every this many epochs (and after the last one)")
     monitor: str = Field("ndcg@10", description="validation metric to maximise, as 'metric@k'")
     seed: int = 0
@@ -116,16 +127,29 @@ class Objective:
     def train(self, mode: bool = True) -> Any:
         return self.net.train(mode)
 
+    def parameter_groups(self, lr: float) -> list[dict[str, Any]] | None:
+        """Parameter groups with their own learning rates (e.g. a pretrained body and a new head), or None: one
+        group at ``lr``."""
+        return None
+
+    def n_batches(self, batch_size: int) -> int:
+        """Batches in one epoch (what a linear learning-rate schedule needs)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how many batches an epoch has")
+
 
 def make_optimizer(
-    name: OptimizerName, params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0
+    name: OptimizerName, params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0,
+    groups: list[dict[str, Any]] | None = None,
 ) -> torch.optim.Optimizer:
     """The torch optimiser called ``name``; SGD, Adam(W) and Adagrad use torch's fused kernels (one pass per step).
 
     ``weight_decay`` is an L2 term in the gradient, except for AdamW, which shrinks the weights directly (decoupled
-    from the adaptive step: each step multiplies every parameter by ``1 - lr * weight_decay``)."""
+    from the adaptive step: each step multiplies every parameter by ``1 - lr * weight_decay``). ``groups``:
+    parameter groups with their own rates, instead of ``params`` at ``lr``."""
     params = [p for p in params if p.requires_grad]
     fused = {"fused": True} if all(p.dtype.is_floating_point for p in params) else {}
+    if groups is not None:  # torch's default (foreach) kernels for several groups
+        params, fused = groups, {}  # type: ignore[assignment]
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **fused)
     if name == "adam":
@@ -146,6 +170,17 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 
 Validate = Callable[[], dict[str, float]]
+
+
+def _linear_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, model: Any) -> Any:
+    """Warm-up over ``cfg.warmup`` of the steps, then a linear fall to 0 at the last step."""
+    total = cfg.epochs * model.n_batches(cfg.batch_size)
+    warm = max(1, int(cfg.warmup * total))
+
+    def factor(step: int) -> float:
+        return (step + 1) / warm if step < warm else max(0.0, (total - step) / max(1, total - warm))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 class WeightAverage:
@@ -205,7 +240,11 @@ class Trainer:
         """
         cfg = self.config
         rng = seed_everything(cfg.seed)
-        optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay)
+        groups = model.parameter_groups(cfg.lr) if hasattr(model, "parameter_groups") else None
+        optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay, groups)
+        schedule = _linear_schedule(optimizer, cfg, model) if cfg.lr_schedule == "linear" else None
+        clipped = [p for p in model.parameters() if p.requires_grad] if cfg.grad_clip is not None else []
+        fit_start = time.perf_counter()
         average = WeightAverage(model.parameters(), cfg.ema) if cfg.ema is not None else None
         self.history, self.best_epoch, self.best_score, self.stopped_early = [], None, None, False
         best_state: dict[str, torch.Tensor] | None = None
@@ -224,11 +263,18 @@ class Trainer:
                     loss = model.loss(batch)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
+                    if cfg.grad_clip is not None:
+                        torch.nn.utils.clip_grad_norm_(clipped, cfg.grad_clip)
                     optimizer.step()
+                    if schedule is not None:
+                        schedule.step()
                     if average is not None:
                         average.update()
                     total += float(loss.detach())
                     steps += 1
+                    if cfg.max_minutes is not None and time.perf_counter() - fit_start > cfg.max_minutes * 60:
+                        self.stopped_early = True  # the time budget: this epoch ends here, and training
+                        break
                 mean_loss = total / max(steps, 1)
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(f"training loss is {mean_loss} at epoch {epoch}; try a lower lr")
@@ -269,7 +315,7 @@ class Trainer:
                     shown = " ".join(f"{k} {v}" for k, v in postfix.items())
                     print(f"epoch {epoch}/{cfg.epochs} {shown} ({record['seconds']:.1f} s)", file=sys.stderr,
                           flush=True)
-                if cfg.patience is not None and stale >= cfg.patience:
+                if self.stopped_early or (cfg.patience is not None and stale >= cfg.patience):
                     self.stopped_early = True
                     break
         finally:

@@ -11,16 +11,17 @@ Groups are re-drawn every epoch (seeded). Losses (pure functions of a (G, 1 + n)
 is the positive): ``softmax`` — listwise cross-entropy of the positive against its negatives; ``bce`` —
 binary cross-entropy of every pair.
 
-:func:`train_cross_encoder` runs AdamW with linear warm-up and decay, gradient clipping, a tqdm bar and log
-lines, and an optional wall-clock budget; it returns a :class:`TrainReport` (kept in the saved model's
-config.json by :func:`save_trained`).
+:func:`train_cross_encoder` trains a :class:`RerankObjective` in the shared loop
+(:class:`fathom.models.training.Trainer`: AdamW with linear warm-up and decay, gradient clipping, an optional
+wall-clock budget); it returns a :class:`TrainReport` (kept in the saved model's config.json by
+:func:`save_trained`).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -141,7 +142,69 @@ def _pad_group(group: Group, n: int, rng: random.Random) -> list[str]:
     return negs[:n]
 
 
-# ---------------------------------------------------------------------------- loop
+# ---------------------------------------------------------------------------- the objective
+class RerankObjective:
+    """The cross-encoder's training data and loss, for the shared :class:`~fathom.models.training.Trainer`:
+    each epoch's groups (the first drawn up front, later ones re-drawn when the epoch starts), batches of
+    ``batch_groups`` groups, the listwise or pairwise loss, the body and the head at their own rates; it keeps
+    the counts and the mean loss of every ``log_every`` steps for the :class:`TrainReport`."""
+
+    def __init__(self, model: CrossEncoder, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
+                 candidates: Mapping[str, Sequence[str]], documents: Mapping[str, str], config: RerankTrainConfig,
+                 log: Callable[[str], None]) -> None:
+        self.model, self.config, self.log = model, config, log
+        self._data = (queries, qrels, candidates, documents)
+        self.rng = random.Random(config.seed)
+        self.n_neg = config.hard_negatives + config.random_negatives
+        self.first = make_groups(queries, qrels, candidates, documents, config, self.rng)
+        if not self.first:
+            raise ValueError("no training group: no query has a relevant document in `documents`")
+        self.report, self._window, self._epoch = TrainReport(), [], 0
+        self.total_steps = self.n_batches(config.batch_groups) * config.epochs
+
+    def n_batches(self, batch_size: int) -> int:
+        return -(-len(self.first) // batch_size)
+
+    def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator[list[Group]]:
+        groups = self.first if self._epoch == 0 else make_groups(*self._data, self.config, self.rng)
+        self._epoch += 1
+        for s in range(0, len(groups), batch_size):
+            yield groups[s : s + batch_size]
+
+    def loss(self, chunk: list[Group]):  # noqa: ANN201 - a torch scalar
+        qs = [g.query for g in chunk for _ in range(1 + self.n_neg)]
+        ds = [d for g in chunk for d in [g.positive, *_pad_group(g, self.n_neg, self.rng)]]
+        logits = self.model.logits(self.model.encode_pairs(qs, ds)).view(len(chunk), 1 + self.n_neg)  # (G, 1 + n)
+        loss = LOSSES[self.config.loss](logits)
+        self.report.steps += 1
+        self.report.groups += len(chunk)
+        self._window.append(loss.item())
+        if self.report.steps % self.config.log_every == 0:
+            self.report.losses.append(float(np.mean(self._window)))
+            mean = np.mean(self._window)
+            self.log(f"step {self.report.steps}/{self.total_steps} epoch {self._epoch} loss {mean:.4f}")
+            self._window = []
+        return loss
+
+    def parameter_groups(self, lr: float) -> list[dict]:
+        named = list(self.model.module.named_parameters())
+        body = [p for n, p in named if n.startswith("encoder.")]
+        head = [p for n, p in named if not n.startswith("encoder.")]  # head, scale
+        return [{"params": body, "lr": lr}, {"params": head, "lr": self.config.head_lr}]
+
+    def parameters(self):  # noqa: ANN201
+        return self.model.module.parameters()
+
+    def state_dict(self) -> dict:
+        return self.model.module.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.module.load_state_dict(state)
+
+    def train(self, mode: bool = True) -> None:
+        self.model.module.train(mode)
+
+
 def train_cross_encoder(
     model: CrossEncoder,
     queries: Mapping[str, str],
@@ -152,78 +215,32 @@ def train_cross_encoder(
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> TrainReport:
-    """Fine-tune ``model`` in place on groups from :func:`make_groups`; returns what happened."""
-    import torch
-    from tqdm.auto import tqdm
+    """Fine-tune ``model`` in place on groups from :func:`make_groups` with the shared training loop (AdamW, the
+    encoder and the head at their own rates, linear warm-up and decay, gradient clipping, a time budget);
+    returns what happened."""
+    from fathom.models.training import TrainConfig, Trainer
 
     config = config or RerankTrainConfig()
     if not queries:
         raise ValueError("no training queries")
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    n_neg = config.hard_negatives + config.random_negatives
-    loss_fn = LOSSES[config.loss]
-    first = make_groups(queries, qrels, candidates, documents, config, rng)
-    if not first:
-        raise ValueError("no training group: no query has a relevant document in `documents`")
-    steps_per_epoch = -(-len(first) // config.batch_groups)
-    total_steps = steps_per_epoch * config.epochs
-    head = [p for n, p in model.module.named_parameters() if not n.startswith("encoder.")]  # head, scale
-    body = [p for n, p in model.module.named_parameters() if n.startswith("encoder.")]
-    opt = torch.optim.AdamW(
-        [{"params": body, "lr": config.lr}, {"params": head, "lr": config.head_lr}], weight_decay=config.weight_decay
-    )
-    warm = max(1, int(config.warmup * total_steps))
-
-    def factor(step: int) -> float:
-        return (step + 1) / warm if step < warm else max(0.0, (total_steps - step) / max(1, total_steps - warm))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    report = TrainReport()
+    objective = RerankObjective(model, queries, qrels, candidates, documents, config, log)
+    loop = TrainConfig(epochs=config.epochs, batch_size=config.batch_groups, optimizer="adamw", lr=config.lr,
+                       weight_decay=config.weight_decay, grad_clip=config.max_grad_norm, lr_schedule="linear",
+                       warmup=config.warmup, max_minutes=config.max_minutes, seed=config.seed, patience=None,
+                       progress=progress)
+    log(f"rerank training: {len(objective.first)} groups/epoch x {config.epochs} epochs, {1 + objective.n_neg} "
+        f"pairs per group, {objective.total_steps} steps, loss {config.loss}")
     start = time.perf_counter()
-    model.module.train()
-    log(f"rerank training: {len(first)} groups/epoch x {config.epochs} epochs, {1 + n_neg} pairs per group, "
-        f"{total_steps} steps, loss {config.loss}")
-    bar = tqdm(total=total_steps, desc="train cross-encoder", unit="step", disable=not progress)
-    window: list[float] = []
-    groups = first
-    for epoch in range(config.epochs):
-        if epoch > 0:
-            groups = make_groups(queries, qrels, candidates, documents, config, rng)
-        for s in range(0, len(groups), config.batch_groups):
-            chunk = groups[s : s + config.batch_groups]
-            qs = [g.query for g in chunk for _ in range(1 + n_neg)]
-            ds = [d for g in chunk for d in [g.positive, *_pad_group(g, n_neg, rng)]]
-            logits = model.logits(model.encode_pairs(qs, ds)).view(len(chunk), 1 + n_neg)  # (G, 1 + n)
-            loss = loss_fn(logits)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.module.parameters(), config.max_grad_norm)
-            opt.step()
-            sched.step()
-            report.steps += 1
-            report.groups += len(chunk)
-            window.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(window):.4f}")
-            elapsed = time.perf_counter() - start
-            if report.steps % config.log_every == 0:
-                report.losses.append(float(np.mean(window)))
-                log(f"step {report.steps}/{total_steps} epoch {epoch + 1} loss {np.mean(window):.4f} "
-                    f"({elapsed / 60:.1f} min)")
-                window = []
-            if config.max_minutes is not None and elapsed > config.max_minutes * 60:
-                report.stopped_early = True
-                break
-        if report.stopped_early:
-            log(f"time budget of {config.max_minutes} min reached after {report.steps} steps")
-            break
-    bar.close()
-    if window:
-        report.losses.append(float(np.mean(window)))
-    model.module.eval()
+    trainer = Trainer(loop)
+    trainer.fit(objective)
+    report = objective.report
+    if objective._window:
+        report.losses.append(float(np.mean(objective._window)))
+    report.stopped_early = trainer.stopped_early
+    if report.stopped_early:
+        log(f"time budget of {config.max_minutes} min reached after {report.steps} steps")
     report.seconds = time.perf_counter() - start
-    report.epochs_done = report.groups / max(1, len(first))
+    report.epochs_done = report.groups / max(1, len(objective.first))
     log(f"rerank training done: {report.steps} steps in {report.seconds / 60:.1f} min, last loss "
         f"{report.losses[-1]:.4f}")
     return report
