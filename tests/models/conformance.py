@@ -105,6 +105,12 @@ class RecommenderConformance:
             assert not seen[u, ids[u]].toarray().any(), f"user {u} was recommended a training item"
         full = model.score(users)
         np.testing.assert_allclose(np.take_along_axis(full, ids, axis=1), scores, rtol=1e-5)
+        # several exclusions at once, as the evaluator takes them: (train, test)
+        _, test = data
+        both, _ = model.recommend(users, k=5, exclude=(train, test))
+        held = test.csr()
+        for u in users:
+            assert not (seen[u, both[u]].toarray().any() or held[u, both[u]].toarray().any())
 
     def test_recommend_respects_candidates_and_pads(self, model):
         ids, scores = model.recommend(np.array([0, 1]), k=4, candidates=np.array([3, 7, 11]))

@@ -10,7 +10,8 @@ Shapes and types (B = number of query users or items, n = n_items):
 - ``score_pairs(users, items)`` -> float32 array (N,): the score of each (user, item) pair.
 - ``recommend(users, k, exclude=None, candidates=None)`` -> (ids int64 (B, k), scores float32 (B, k)), best
   first. Items that are in a user's row of ``exclude`` (a CSR matrix or Interactions) are never returned;
-  ``candidates`` restricts the result to the given item ids. Rows are padded with id -1 and score -inf when
+  ``candidates`` restricts the result to the given item ids. ``exclude`` may also be a tuple of them, e.g.
+  ``(train, valid)``, as the evaluator takes it. Rows are padded with id -1 and score -inf when
   fewer than ``k`` items are eligible. Ties are broken by the lower item id.
 - ``similar_items(items, k)`` -> (ids int64 (B, k), scores float32 (B, k)): the most similar other items,
   the query item itself excluded.
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -52,12 +54,24 @@ class NotFittedError(RuntimeError):
     """Raised when a model is used before ``fit`` or ``load``."""
 
 
-def _as_csr(exclude: sp.spmatrix | Interactions | None) -> sp.csr_matrix | None:
+Exclusion = sp.spmatrix | sp.sparray | Interactions
+
+
+def _as_csr(exclude: Exclusion | Sequence[Exclusion] | None) -> sp.csr_matrix | None:
+    """One (users, items) matrix of what to exclude, from one exclusion or several (e.g. ``(train, valid)``)."""
     if exclude is None:
         return None
-    if isinstance(exclude, Interactions):
-        return exclude.csr()
-    return sp.csr_matrix(exclude)
+    parts = list(exclude) if isinstance(exclude, list | tuple) else [exclude]
+    if not parts:
+        return None
+    mats = [p.csr() if isinstance(p, Interactions) else sp.csr_matrix(p) for p in parts]
+    shapes = {m.shape for m in mats}
+    if len(shapes) > 1:
+        raise ValueError(f"exclude: the matrices have different shapes {sorted(shapes)}")
+    total = mats[0]
+    for m in mats[1:]:
+        total = total + m
+    return sp.csr_matrix(total)
 
 
 class Recommender(ABC):
@@ -140,7 +154,7 @@ class Recommender(ABC):
         self,
         users: np.ndarray,
         k: int = 10,
-        exclude: sp.spmatrix | Interactions | None = None,
+        exclude: Exclusion | Sequence[Exclusion] | None = None,
         candidates: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         if k < 1:
