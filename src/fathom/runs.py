@@ -22,8 +22,16 @@ from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.sources import builtin_names, load_builtin
 from fathom.models.base import Recommender
 
+
+def data_file_preset() -> PrepareConfig:
+    """A data file's (and MovieLens-1M's) preset: rating events below the middle of the file's rating scale are
+    dropped (ratings >= 3 are kept on 1-5 and on 0.5-5 scales), other events are kept with their values; random
+    8:1:1 split, seed 2020."""
+    return PrepareConfig(min_rating="midpoint")
+
+
 PRESETS = {
-    "default": PrepareConfig,
+    "default": data_file_preset,
     "movielens-100k": PrepareConfig.movielens_100k,
     "recbole-general": PrepareConfig.recbole_general,
     "recbole-seq": PrepareConfig.recbole_seq,
@@ -36,10 +44,13 @@ def load_dataset(
     users: str | None = None,
     columns: dict[str, str] | None = None,
     defaults: dict[str, Any] | None = None,
+    catalog_columns: dict[str, str] | None = None,
+    users_columns: dict[str, str] | None = None,
 ) -> Dataset:
     """A built-in data set by name, or events (and optional catalogue / users) files.
 
-    ``columns`` maps the events file's column names onto Fathom's; ``defaults`` fills columns it lacks.
+    ``columns`` maps the events file's column names onto Fathom's; ``defaults`` fills columns it lacks;
+    ``catalog_columns`` and ``users_columns`` map the catalogue's and the user file's columns.
     """
     if source in builtin_names():
         return load_builtin(source)
@@ -47,16 +58,47 @@ def load_dataset(
     if not path.exists():
         raise FileNotFoundError(f"{source!r} is neither a built-in data set ({', '.join(builtin_names())}) nor a file")
     config = LoadConfig(columns=columns or {}, defaults=defaults or {})
-    return Dataset.from_files(events=path, catalog=catalog, users=users, name=path.stem, events_config=config)
+    return Dataset.from_files(events=path, catalog=catalog, users=users, name=path.stem, events_config=config,
+                              catalog_config=LoadConfig(columns=catalog_columns or {}),
+                              users_config=LoadConfig(columns=users_columns or {}))
+
+
+def preset_name(source: str, preset: str | None = None) -> str:
+    """The preset a data source gets: ``preset`` when given, else MovieLens-100K's own for it, else "default"."""
+    if preset is not None:
+        return preset
+    return "movielens-100k" if source == "movielens-100k" else "default"
 
 
 def preset_for(source: str, preset: str | None) -> PrepareConfig:
-    if preset is None:
-        preset = "movielens-100k" if source == "movielens-100k" else "default"
+    preset = preset_name(source, preset)
     try:
         return PRESETS[preset]()
     except KeyError:
         raise KeyError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}") from None
+
+
+def describe_preset(source: str, preset: str | None, dataset: Dataset, prepared: PreparedData) -> str:
+    """One line: which preset prepared ``dataset`` and why, and what it did to ratings."""
+    name = preset_name(source, preset)
+    why = "chosen with --preset" if preset is not None else (
+        "MovieLens-100K's own" if name == "movielens-100k" else "for a data set without a preset of its own")
+    events = dataset.events.frame
+    ratings = events["value"][events["event"] == "rating"]
+    config = prepared.config
+    if len(ratings) == 0:
+        what = "no rating events: every event counts as it is"
+    elif config.implicit is not None and config.min_rating is None:
+        what = f"every rating ({ratings.min():g}-{ratings.max():g}) counts as a positive"
+    elif config.min_rating is None:
+        what = f"every rating ({ratings.min():g}-{ratings.max():g}) is kept with its value"
+    else:
+        dropped = prepared.stats.get("removed_below_min_rating", 0)
+        scale = f"{min(ratings.min(), 1.0):g}-{ratings.max():g}"
+        rule = f" (the middle of the {scale} scale)" if PRESETS[name]().min_rating == "midpoint" else ""
+        what = (f"ratings >= {config.min_rating:g}{rule} count as positives, the {dropped} ratings below are "
+                "left out")
+    return f"preset {name} ({why}; --preset chooses another): {what}"
 
 
 def parse_settings(pairs: list[str]) -> dict[str, Any]:

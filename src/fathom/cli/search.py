@@ -5,7 +5,9 @@ personalised for a user by the run's model and with constraints read from the qu
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import sys
 from pathlib import Path
 
 from fathom.cli._common import positive_int
@@ -97,6 +99,32 @@ def _open(args: argparse.Namespace, index_dir: Path | None, run):
     return index
 
 
+def filter_notes(index, flt) -> list[str]:  # noqa: ANN001 - a SearchIndex and a SearchFilter
+    """What a filter names that no document has (an attribute, or a value, with the nearest ones), so that an
+    empty answer says why rather than nothing."""
+    attributes, alive = index.attributes, index.alive()
+    notes = []
+    for name, values in flt.equals.items():
+        if name not in attributes.categorical_names:
+            known = ", ".join(attributes.categorical_names) or "none"
+            notes.append(f"no document has the attribute {name!r} to filter on (categorical attributes: {known})")
+            continue
+        counts = attributes.facets(alive, [name])[name]
+        for value in values:
+            if value in counts:
+                continue
+            same_case = [v for v in counts if v.lower() == value.lower()]
+            near = same_case or difflib.get_close_matches(value, list(counts), n=3)
+            shown = near or list(counts)[:10]
+            lead = "did you mean" if near else "its values include"
+            notes.append(f"no document has {name} {value!r}; {lead} {', '.join(map(repr, shown))}" + "?" * bool(near))
+    for name in flt.ranges:
+        if name not in attributes.numeric_names:
+            known = ", ".join(attributes.numeric_names) or "none"
+            notes.append(f"no document has the numeric attribute {name!r} (numeric attributes: {known})")
+    return notes
+
+
 def _reranking(args: argparse.Namespace, index) -> dict:  # noqa: ANN001 - a SearchIndex
     """The ``reranker`` / ``rerank`` search options for --reranker DIR."""
     from fathom.retrieval.rerank import CrossEncoder, CrossEncoderReranker, RerankConfig
@@ -124,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.fusion:
         index.config = index.config.replace(hybrid={**index.config.hybrid.to_dict(), "fusion": args.fusion})
-    options = dict(k=args.k, filter=parse_filters(args.filter, args.range), weights=_weights(args.weights),
+    flt = parse_filters(args.filter, args.range)
+    notes = filter_notes(index, flt)
+    options = dict(k=args.k, filter=flt, weights=_weights(args.weights),
                    facets=args.facets.split(",") if args.facets else None, understand=args.understand)
     if args.reranker:
         options |= _reranking(args, index)
@@ -144,9 +174,12 @@ def run(args: argparse.Namespace) -> int:
             "corrections": result.corrections,
             "facets": result.facets,
             "hits": [{"id": h.doc_id, "scores": h.scores, "document": h.document} for h in result.hits],
+            "notes": notes,
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if label:
         print(f"personalised for user {args.user} by {label} (weight {weight:g})")
     if understood:

@@ -10,7 +10,7 @@ from fathom.cli._common import add_data_arguments, dataset_from_args, print_metr
 from fathom.data.prepare import prepare
 from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.registry import get_model_class, model_names
-from fathom.runs import PRESETS, RunFolder, parse_settings, preset_for
+from fathom.runs import PRESETS, RunFolder, describe_preset, parse_settings, preset_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="movielens-100k", help="built-in data set or events file "
                         "(default: movielens-100k)")
     add_data_arguments(parser)
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="cleaning and split settings")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="cleaning and split settings (default: "
+                        "movielens-100k for it; else 'default': rating events below the middle of the file's rating "
+                        "scale are left out (>= 3 kept on 1-5 and 0.5-5), other events kept; random 8:1:1 split)")
     parser.add_argument("--config", help="model settings as a JSON or TOML file")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a model setting, e.g. --set factors=32 (repeatable)")
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     out = RunFolder(args.out or Path("runs") / f"{Path(args.data).stem}-{args.model}")
     dataset = dataset_from_args(args.data, args)
     prepared = prepare(dataset, preset_for(args.data, args.preset))
+    print(describe_preset(args.data, args.preset, dataset, prepared))
     print(f"data: {json.dumps({k: v for k, v in prepared.summary().items() if k != 'steps'})}")
     model = cls(config).fit(prepared.train, prepared.valid)
     valid = evaluate_ranking(model, prepared.valid, exclude=(prepared.train,), ks=(10,))

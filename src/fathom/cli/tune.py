@@ -10,7 +10,7 @@ from fathom.cli._common import add_data_arguments, dataset_from_args, print_metr
 from fathom.data.prepare import prepare
 from fathom.evaluate.tuning import SearchSpace, TuneResult, default_space, load_space, tune
 from fathom.models.registry import model_names
-from fathom.runs import PRESETS, parse_settings, preset_for
+from fathom.runs import PRESETS, describe_preset, parse_settings, preset_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             out = result.write(out)
     else:
         args.data = args.data or "movielens-100k"
-        prepared = prepare(dataset_from_args(args.data, args), preset_for(args.data, args.preset))
+        dataset = dataset_from_args(args.data, args)
+        prepared = prepare(dataset, preset_for(args.data, args.preset))
+        print(describe_preset(args.data, args.preset, dataset, prepared))
         print(f"tuning {args.model} on {prepared.name}: {len(space)} settings, up to {args.trials} trials / "
               f"{args.budget:.0f} s, validation split only")
         result = tune(args.model, prepared.train, prepared.valid, space, parse_settings(args.set), args.trials,
@@ -89,7 +91,8 @@ def _seq_label(model: str) -> str:
 
 
 def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
-    given = [f"--{name}" for name in ("data", "catalog", "users", "map", "default", "preset") if getattr(args, name)]
+    given = [f"--{name.replace('_', '-')}" for name in ("data", "catalog", "users", "map", "default", "catalog_map",
+                                                        "users_map", "preset") if getattr(args, name)]
     if given:  # the protocol fixes its data, cleaning and split
         raise SystemExit(f"--protocol {args.protocol} brings its own data and split; drop {', '.join(given)}")
     if args.protocol == "ml1m-seq":

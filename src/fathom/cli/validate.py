@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from fathom.cli._common import add_encoding_argument
-from fathom.data.loading import DataWarning, load_catalog, load_events, load_users
+from fathom.cli._common import add_encoding_argument, mapping
+from fathom.data.loading import DataWarning, UnmappedColumnWarning, load_catalog, load_events, load_users
+from fathom.data.validation import MissingColumnError
 from fathom.runs import parse_settings
 
 LOADERS = {"events": load_events, "catalog": load_catalog, "users": load_users}
@@ -25,14 +26,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    columns = {k: str(v) for k, v in parse_settings(args.map).items()}
+    columns = mapping(args.map)
     defaults = parse_settings(args.default)
-    with warnings.catch_warnings():  # the problems are printed below
+    with warnings.catch_warnings():  # the problems and notes are printed below
         warnings.simplefilter("ignore", DataWarning)
-        result = LOADERS[args.kind](args.file, columns=columns, defaults=defaults, on_error="skip",
-                                    report_path=args.report, encoding=args.encoding)
+        warnings.simplefilter("ignore", UnmappedColumnWarning)
+        try:
+            result = LOADERS[args.kind](args.file, columns=columns, defaults=defaults, on_error="skip",
+                                        report_path=args.report, encoding=args.encoding)
+        except MissingColumnError as exc:
+            raise exc.for_cli("--map") from None
     report = result.report
     print(f"{args.file}: {report.rows_read} rows read, {report.rows_kept} valid, {report.rows_dropped} with problems")
+    for unmapped in report.unmapped:
+        print(f"note: {unmapped.message('cli')}")
+    if not report.ok:
+        print("problems per column: " + ", ".join(f"{c or '(whole record)'} {n}"
+                                                  for c, n in report.problems_per_column().items()))
     for line in report.messages(limit=args.show):
         print(f"  {line}")
     if len(report) > args.show:

@@ -97,6 +97,17 @@ def filter_min_value(frame: pd.DataFrame, threshold: float, events: Sequence[str
     return Cleaned(_take(frame, keep), int((~keep).sum()))
 
 
+def rating_midpoint(ratings: np.ndarray) -> float | None:
+    """The middle of the rating scale that ``ratings`` use, taken to run from the lower of their lowest value and 1
+    up to their highest: 3 on a 1-5 scale, 2.75 on MovieLens's 0.5-5 (so 3 stars and up), 5.5 on 1-10. None when
+    there are no ratings."""
+    ratings = np.asarray(ratings, dtype=np.float64)
+    ratings = ratings[np.isfinite(ratings)]
+    if len(ratings) == 0:
+        return None
+    return (min(float(ratings.min()), 1.0) + float(ratings.max())) / 2
+
+
 def k_core(
     frame: pd.DataFrame,
     user_min: int = 0,

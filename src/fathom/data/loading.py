@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -29,11 +29,12 @@ from fathom.data.records import Catalog, ColumnKind, EventTable, Table, UserTabl
 from fathom.data.validation import (
     DataValidationError,
     Issues,
+    MissingColumnError,
     Problem,
+    UnmappedColumn,
     ValidationReport,
     clean_strings,
     duplicate_keys,
-    missing_column_error,
     parse_event,
     parse_float,
     parse_id,
@@ -41,6 +42,7 @@ from fathom.data.validation import (
     parse_text,
     parse_timestamp,
     problems_frame,
+    said_missing,
     to_float,
 )
 
@@ -50,6 +52,26 @@ _ATOMIC_SUFFIX = re.compile(r":(token|token_seq|float|float_seq)$")
 
 class DataWarning(UserWarning):
     """Rows were skipped while loading (``on_error="skip"``); the report lists each problem."""
+
+
+class UnmappedColumnWarning(UserWarning):
+    """A column looks like one of Fathom's (``rating`` like ``value``) but is not mapped; the report's
+    ``unmapped`` lists it."""
+
+
+# Fathom column -> file column names (lower case, letters and digits only) that probably hold it, best first
+_LIKELY_NAMES: dict[str, tuple[str, ...]] = {
+    "user_id": ("user", "uid", "userid", "customerid", "customer", "memberid", "visitorid", "readerid", "viewerid"),
+    "item_id": ("item", "iid", "itemid", "movieid", "productid", "bookid", "songid", "trackid", "articleid",
+                "sku", "asin", "docid", "id"),
+    "value": ("rating", "ratings", "score", "stars", "value"),
+    "timestamp": ("timestamp", "ts", "time", "datetime", "date", "unixtime", "eventtime"),
+    "event": ("event", "eventtype", "action", "behavior", "behaviour", "interaction"),
+    "title": ("title", "name", "movietitle", "productname"),
+}
+_RATING_NAMES = frozenset({"rating", "ratings", "score", "stars", "star"})
+_LIST_SHARE = 1 / 3  # share of a column's non-empty cells that must hold the list separator to read it as a list
+_LIST_TOKEN_CHARS = 50  # the longest value a detected list may hold (longer ones: free text)
 
 
 class LoadConfig(Config):
@@ -64,8 +86,10 @@ class LoadConfig(Config):
     kinds: dict[str, ColumnKind] = {}
     """Kinds of attribute columns (after renaming), e.g. ``{"genres": "list", "price": "float"}``."""
     extra_columns: Literal["infer", "drop"] = "infer"
-    """Columns neither required nor in ``kinds``: kept with a guessed kind (float if every value is a number,
-    else text), or dropped (listed in ``LoadResult.ignored_columns``)."""
+    """Columns neither required nor in ``kinds``: kept with a guessed kind, or dropped (listed in
+    ``LoadResult.ignored_columns``). The guess: float if every value is a number (blank, NA, N/A, null... are
+    missing), in a catalogue or user table list if at least a third of the values hold ``list_separator`` and
+    every part is short (``Adventure|Animation``), else text."""
     separator: str | None = None
     """Field delimiter; None: "," for CSV, tab for TSV."""
     names: list[str] | None = None
@@ -132,7 +156,8 @@ def _rename(frame: pd.DataFrame, config: LoadConfig, name: str) -> pd.DataFrame:
     return frame.set_axis(targets, axis=1)
 
 
-def _infer_kind(raw: pd.Series) -> ColumnKind:
+def _infer_kind(raw: pd.Series, list_separator: str | None = None) -> ColumnKind:
+    """The kind of an undeclared column; ``list_separator`` None: never a list (unless it holds sequences)."""
     dtype = raw.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "category"
@@ -143,10 +168,24 @@ def _infer_kind(raw: pd.Series) -> ColumnKind:
     if dtype is np.dtype(object) and any(isinstance(v, list | tuple | np.ndarray) for v in raw.to_numpy()):
         return "list"
     s = clean_strings(raw)
-    present = s.notna().to_numpy()
+    present = s.notna().to_numpy() & ~said_missing(s)
     if present.any() and not np.isnan(to_float(s)[present]).any():
         return "float"
+    if list_separator and _looks_like_list(s[s.notna()], list_separator):
+        return "list"
     return "text"
+
+
+def _looks_like_list(cells: pd.Series, separator: str) -> bool:
+    """Whether non-empty string ``cells`` are values joined by ``separator``: at least a third of them hold it
+    and no value between separators is longer than a short label."""
+    if len(cells) == 0:
+        return False
+    joined = cells.str.contains(separator, regex=False)
+    if joined.mean() < _LIST_SHARE:
+        return False
+    parts = cells.str.split(separator, regex=False).explode().str.strip()
+    return bool(parts.str.len().max() <= _LIST_TOKEN_CHARS)
 
 
 def _parse(
@@ -185,11 +224,28 @@ def _constant(value: object, column: str, kind: ColumnKind, n: int, config: Load
     return parsed.repeat(n).reset_index(drop=True)
 
 
-def _mapping_hint(column: str, found: list[str]) -> str:
-    close = [c for c in found if _norm(_ATOMIC_SUFFIX.sub("", c)) == _norm(column)]
-    if close:
-        return f" (map it with columns={{{close[0]!r}: {column!r}}})"
-    return " (map a file column onto it with LoadConfig.columns)"
+def _likely_column(column: str, found: list[str], taken: Collection[str] = ()) -> str | None:
+    """The file column that probably holds Fathom's ``column``: the same name up to case and punctuation, else
+    a usual name for it (``movieId`` for ``item_id``); None when there is none."""
+    names = {c: _norm(_ATOMIC_SUFFIX.sub("", c)) for c in found if c not in taken}
+    for wanted in (_norm(column), *_LIKELY_NAMES.get(column, ())):
+        for col, name in names.items():
+            if name == wanted:
+                return col
+    return None
+
+
+def _unmapped_rating(frame: pd.DataFrame, name: str, config: LoadConfig) -> UnmappedColumn | None:
+    """A numeric column named like ratings (rating, score, stars) in an events file whose ``value`` is neither a
+    column nor a default: without it every row gets value 1."""
+    if "value" in frame or "value" in config.defaults:
+        return None
+    for column in frame.columns:
+        if _norm(str(column)) in _RATING_NAMES and column not in config.kinds and _infer_kind(frame[column]) == "float":
+            clicks = "event" not in frame and "event" not in config.defaults
+            return UnmappedColumn(name, str(column), "value", "ratings",
+                                  "every row " + ("counts as a click of value 1" if clicks else "has value 1"))
+    return None
 
 
 def load_table(
@@ -217,7 +273,7 @@ def load_table(
         elif (default := _table_default(table, column, frame)) is not None:
             out[column] = _constant(default, column, kind, n, config)
         else:
-            raise missing_column_error(name, column, found, _mapping_hint(column, found))
+            raise MissingColumnError(name, column, found, _likely_column(column, found, set(config.columns)))
     ignored = []
     for column in frame.columns:
         if column in schema:
@@ -225,11 +281,15 @@ def load_table(
         if config.extra_columns == "drop":
             ignored.append(column)
             continue
-        kind = _infer_kind(frame[column])
+        kind = _infer_kind(frame[column], None if table is EventTable else config.list_separator)
         schema[column] = kind
         out[column] = _parse(frame[column], column, kind, issues, config, required=False)
     if table.KEY is not None:
         duplicate_keys(out[table.KEY], table.KEY, issues, raw.rows)
+    rating = _unmapped_rating(frame, name, config) if table is EventTable else None
+    unmapped = [rating] if rating is not None else []
+    for note in unmapped:
+        warnings.warn(note.message(), UnmappedColumnWarning, stacklevel=3)
 
     line_of = _line_lookup(raw, n)
     found_problems = issues.frame(name, raw.rows, line_of)
@@ -240,7 +300,7 @@ def load_table(
         found_problems = found_problems.sort_values("row", kind="stable").reset_index(drop=True)
     bad = issues.bad_mask(n)
     kept = raw.rows_read - sum(p.row is not None for p in raw.problems) - int(bad.sum())
-    report = ValidationReport(name, raw.rows_read, kept, found_problems)
+    report = ValidationReport(name, raw.rows_read, kept, found_problems, unmapped)
     if not report.ok:
         where = "; LoadResult.report lists them (set report_path to write them to a file)"
         if config.report_path is not None:

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from fathom.config import Config
-from fathom.data.cleaning import DedupeKeep, deduplicate, filter_min_value, k_core, to_implicit
+from fathom.data.cleaning import DedupeKeep, deduplicate, filter_min_value, k_core, rating_midpoint, to_implicit
 from fathom.data.dataset import Dataset
 from fathom.data.interactions import Interactions
 from fathom.data.records import Catalog, EventType, Table, UserTable, empty_column
@@ -32,8 +32,10 @@ _PARTS = ("train", "valid", "test")
 class PrepareConfig(Config):
     """How to turn a data set's events into training data."""
 
-    min_rating: float | None = None
-    """Keep ``rating`` events with value >= this (other event types are not affected); None keeps all."""
+    min_rating: float | Literal["midpoint"] | None = None
+    """Keep ``rating`` events with value >= this (other event types are not affected); None keeps all;
+    "midpoint": the middle of the data's rating scale (:func:`~fathom.data.cleaning.rating_midpoint`: 3 on 1-5,
+    2.75 on 0.5-5), which :func:`prepare` resolves to a number in the :class:`PreparedData`'s config."""
     dedupe: DedupeKeep | Literal["none"] = "last"
     """Repeated (user, item[, event]) rows: keep the last / first by time, aggregate their values (sum, max,
     mean, count), or keep all ("none")."""
@@ -80,6 +82,14 @@ class PrepareConfig(Config):
         keep file order); on RecBole's files, RecBole's own validation and test items and training sequences."""
         return cls(min_rating=3.0, dedupe="none", user_core=10, item_core=10, split="loo", ratios=(0.8, 0.1, 0.1),
                    timestamps="float32")
+
+    def resolved(self, frame: pd.DataFrame) -> Self:
+        """This config with ``min_rating="midpoint"`` replaced by the midpoint of ``frame``'s ratings (None when it
+        has no rating events)."""
+        if self.min_rating != "midpoint":
+            return self
+        ratings = frame["value"].to_numpy(np.float64)[(frame["event"] == "rating").to_numpy()]
+        return self.replace(min_rating=rating_midpoint(ratings))
 
     @classmethod
     def movielens_100k(cls) -> Self:
@@ -217,6 +227,7 @@ def _timestamps(ts: np.ndarray, precision: str) -> np.ndarray:
 def clean_events(frame: pd.DataFrame, config: PrepareConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """The cleaning steps of :func:`prepare` on an event frame; returns the frame and removal counts."""
     stats = {"events_in": len(frame)}
+    config = config.resolved(frame)
     if config.dedupe != "none":
         keys = ("user_id", "item_id", "event") if config.dedupe_by_event else ("user_id", "item_id")
         res = deduplicate(frame, keys, config.dedupe)
@@ -241,8 +252,9 @@ def clean_events(frame: pd.DataFrame, config: PrepareConfig) -> tuple[pd.DataFra
 
 
 def prepare(dataset: Dataset, config: PrepareConfig | None = None) -> PreparedData:
-    """Clean, index and split ``dataset`` as ``config`` says (default: :class:`PrepareConfig` defaults)."""
-    config = config or PrepareConfig()
+    """Clean, index and split ``dataset`` as ``config`` says (default: :class:`PrepareConfig` defaults); the
+    result's config has ``min_rating="midpoint"`` resolved to the threshold applied."""
+    config = (config or PrepareConfig()).resolved(dataset.events.frame)
     frame, stats = clean_events(dataset.events.frame, config)
     if len(frame) == 0:
         raise ValueError(f"{dataset.name}: no events left after cleaning ({stats})")

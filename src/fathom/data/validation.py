@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,20 @@ TIMESTAMP_RANGE = (-9_223_372_036, 9_223_372_036)
 """Seconds since the epoch that a timestamp may hold: the dates pandas can represent (1677-09-22 to 2262-04-11);
 numbers outside it (a 23-digit value, milliseconds read as seconds times a thousand) are problems, never wrapped."""
 _UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+MISSING_TOKENS = frozenset({"na", "n/a", "#n/a", "nan", "null", "none", "nil"})
+"""Cell values (in any case) read as missing in a numeric or timestamp column, as a blank cell always is: a number
+column with a few ``NA`` stays numeric."""
+
+HintStyle = Literal["python", "cli"]
+"""Who reads a hint: a Python caller (``columns={'userId': 'user_id'}``) or a command-line user (``--map``)."""
+
+
+def mapping_hint(theirs: str | None, ours: str, style: HintStyle = "python", option: str = "--map") -> str:
+    """How to map the file's column ``theirs`` (None: one to choose) onto Fathom's column ``ours``: the
+    ``LoadConfig.columns`` entry for Python, or the command line's ``option`` (``--map userId=user_id``)."""
+    if style == "cli":
+        return f"{option} {theirs or 'COLUMN'}={ours}"
+    return f"columns={{{(theirs or 'COLUMN')!r}: {ours!r}}}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,8 @@ class ValidationReport:
     rows_read: int
     rows_kept: int
     problems: pd.DataFrame = field(default_factory=_empty_problems)
+    unmapped: list[UnmappedColumn] = field(default_factory=list)
+    """Columns that look like one of Fathom's but were not mapped (not problems: the rows load)."""
 
     @property
     def rows_dropped(self) -> int:
@@ -111,6 +128,11 @@ class ValidationReport:
             return out + "; nothing loaded"
         return out + (f"; kept {self.rows_kept}" if self.rows_kept else "")
 
+    def problems_per_column(self) -> dict[str, int]:
+        """Number of problems in each column, most first (problems of a whole record have column "")."""
+        counts = self.problems["column"].value_counts(sort=False)
+        return {str(c): int(n) for c, n in sorted(counts.items(), key=lambda p: (-p[1], p[0]))}
+
     def to_dict(self) -> dict:
         return {
             "file": self.file,
@@ -145,12 +167,38 @@ class DataValidationError(ValueError):
         super().__init__("\n".join(lines))
 
 
-def missing_column_error(file: str, column: str, found: list[str], hint: str = "") -> DataValidationError:
-    """The error for a required column absent from a file (raised whatever ``on_error`` says)."""
-    problem = Problem(file, None, None, column, f"missing required column {column!r}")
-    report = ValidationReport(file, 0, 0, problems_frame([problem]))
-    headline = f"{file}: missing required column {column!r}; columns found: {found}{hint}"
-    return DataValidationError(report, headline)
+class MissingColumnError(DataValidationError):
+    """A required column is absent from a file (raised whatever ``on_error`` says). ``suggestion`` is the file's
+    column that probably holds it (None: no good guess); the hint is worded for ``style``'s reader."""
+
+    def __init__(self, file: str, column: str, found: list[str], suggestion: str | None = None,
+                 style: HintStyle = "python", option: str = "--map") -> None:
+        self.file, self.column, self.found, self.suggestion = file, column, list(found), suggestion
+        problem = Problem(file, None, None, column, f"missing required column {column!r}")
+        hint = mapping_hint(suggestion, column, style, option)
+        how = f"map it with {hint}" if suggestion else f"map a file column onto it with {hint}"
+        headline = f"{file}: missing required column {column!r}; columns found: {self.found} ({how})"
+        super().__init__(ValidationReport(file, 0, 0, problems_frame([problem])), headline)
+
+    def for_cli(self, option: str = "--map") -> MissingColumnError:
+        """The same error with its hint in the command line's words (``option`` is the mapping option)."""
+        return MissingColumnError(self.file, self.column, self.found, self.suggestion, "cli", option)
+
+
+@dataclass(frozen=True)
+class UnmappedColumn:
+    """A file column that looks like one of Fathom's (``rating`` like ``value``) but is not mapped onto it, and
+    what Fathom does instead (``consequence``)."""
+
+    file: str
+    column: str
+    target: str
+    looks_like: str
+    consequence: str
+
+    def message(self, style: HintStyle = "python", option: str = "--map") -> str:
+        return (f"{self.file}: column {self.column!r} looks like {self.looks_like} but is not mapped, so "
+                f"{self.consequence}; map it with {mapping_hint(self.column, self.target, style, option)}")
 
 
 # --------------------------------------------------------------------------------------------------- parsing
@@ -220,6 +268,11 @@ def _where(mask: np.ndarray | pd.Series) -> np.ndarray:
     return np.flatnonzero(np.asarray(mask, dtype=bool))
 
 
+def said_missing(s: pd.Series) -> np.ndarray:
+    """(N,) bool: cells of clean strings ``s`` that spell a missing value (:data:`MISSING_TOKENS`)."""
+    return s.str.lower().isin(MISSING_TOKENS).to_numpy(dtype=bool)
+
+
 def clean_strings(raw: pd.Series) -> pd.Series:
     """Raw values as stripped strings, missing (None/NaN/blank) as NaN."""
     if pd.api.types.is_float_dtype(raw.dtype):
@@ -275,10 +328,9 @@ def parse_float(
         missing = s.isna().to_numpy().copy()
         vals = to_float(s)
         unparsable = np.isnan(vals) & ~missing
-        lowered = s.str.lower().to_numpy(dtype=object, na_value="")
-        literal_nan = unparsable & (lowered == "nan")
-        missing |= literal_nan
-        unparsable &= ~literal_nan
+        spelt = unparsable & said_missing(s)  # NA, N/A, null, nan...
+        missing |= spelt
+        unparsable &= ~spelt
     if required:
         issues.add(column, missing, f"missing {column}", raw)
     issues.add(column, unparsable, f"non-numeric {column}", raw)
@@ -310,7 +362,7 @@ def parse_timestamp(
         text = None
     else:
         text = clean_strings(raw)
-        missing = text.isna().to_numpy()
+        missing = text.isna().to_numpy() | said_missing(text)
         nums = to_float(text) if fmt is None else np.full(len(raw), np.nan)
     numeric = ~np.isnan(nums) & np.isfinite(nums)
     secs = np.floor(nums[numeric] / scale)
