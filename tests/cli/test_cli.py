@@ -186,13 +186,15 @@ def test_demo_serve_starts_the_service_after_the_main_job(monkeypatch):
     from fathom.cli import serve
 
     calls = []
-    monkeypatch.setattr(demo, "run_demo", lambda out: calls.append(("demo", out)))
+    monkeypatch.setattr(demo, "run_demo", lambda out, retrain: calls.append(("demo", out, retrain)))
     monkeypatch.setattr(serve, "run", lambda args: calls.append(("serve", vars(args))) or 0)
-    assert main(["demo", "--out", "runs/x"]) == 0 and calls == [("demo", "runs/x")]
+    assert main(["demo", "--out", "runs/x"]) == 0 and calls == [("demo", "runs/x", False)]
     assert main(["demo", "--out", "runs/x", "--serve", "--port", "8124"]) == 0
     served = calls[-1][1]
-    assert calls[-2] == ("demo", "runs/x") and served["port"] == 8124 and served["encoder"] == "minilm-int8"
-    assert served["learn_every"] == 60.0 and served["data_dir"] == "fathom-data"
+    assert calls[-2] == ("demo", "runs/x", False) and served["port"] == 8124 and served["encoder"] == "minilm-int8"
+    assert served["learn_every"] == 60.0 and served["data_dir"] == str(Path("runs/x/service"))  # in the run folder
+    assert main(["demo", "--out", "runs/x", "--serve", "--retrain", "--data-dir", "elsewhere"]) == 0
+    assert calls[-2] == ("demo", "runs/x", True) and calls[-1][1]["data_dir"] == "elsewhere"
 
 
 def test_benchmark_dispatches_every_protocol_with_its_options(monkeypatch, tmp_path):
