@@ -47,8 +47,46 @@ def test_registry_and_defaults():
     assert get_model_class("bpr") is BPRMF
     cfg = BPRMF().config
     assert cfg.factors == 64 and cfg.optimizer == "adam"
+    assert (cfg.lr, cfg.epochs, cfg.patience) == (2e-3, 300, 10)  # docs/experiments/bpr-defaults.md
     with pytest.raises(pydantic.ValidationError):
         BPRMF(factor=8)
+
+
+def four_communities(n_users: int = 240, per_block: int = 25, per_user: int = 12
+                     ) -> tuple[Interactions, Interactions]:
+    """User u likes block u % 4 of the items: ``per_user`` of its items in train, one more in valid."""
+    rng = np.random.default_rng(0)
+    users, items, held = [], [], []
+    for u in range(n_users):
+        chosen = rng.choice(per_block, size=per_user + 1, replace=False) + (u % 4) * per_block
+        users += [u] * per_user
+        items += list(chosen[:-1])
+        held.append(chosen[-1])
+    n_items = 4 * per_block
+    train = Interactions.from_arrays(np.array(users), np.array(items), n_users, n_items)
+    return train, Interactions.from_arrays(np.arange(n_users), np.array(held), n_users, n_items)
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks train fastest on one thread
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_default_config_learns_within_its_default_epochs(one_thread):
+    """Defaults only (batch 2048: two steps an epoch here): early stopping ends training well before the cap, and
+    the kept epoch recommends each user's own community (random over all unseen items: NDCG@10 about .05; the
+    held-out item is one of 13 unseen items of the community, so about .35 is the most there is to learn)."""
+    train, valid = four_communities()
+    model = BPRMF(progress=False).fit(train, valid)
+    assert model.meta["stopped_early"] and model.meta["best_epoch"] <= 30 < model.config.epochs
+    best = max(r["ndcg@10"] for r in model.meta["history"] if "ndcg@10" in r)
+    assert best > 0.3
+    ids, _ = model.recommend(np.arange(train.n_users), k=10, exclude=train)
+    own = ids // 25 == (np.arange(train.n_users) % 4)[:, None]  # (users, 10)
+    assert own.mean() > 0.97
 
 
 def test_held_out_item_ranks_first(fitted):
