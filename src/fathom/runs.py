@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fathom.data.dataset import Dataset
+from fathom.data.interactions import Interactions
 from fathom.data.loading import LoadConfig
 from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.sources import builtin_names, load_builtin
@@ -141,7 +142,14 @@ class RunFolder:
         return self._data
 
     def save_model(self, label: str, model: Recommender, metrics: dict[str, Any] | None = None) -> Path:
+        """Save ``model`` under ``models/<label>/`` with the run's vocabularies beside it (``user_vocab.json``,
+        ``item_vocab.json``): the deployment format the service loads too
+        (:class:`fathom.online.versions.ModelBundle`)."""
         folder = model.save(self.models_dir / label)
+        if (self.path / "data").is_dir() or self._data is not None:
+            data = self.data()
+            data.user_vocab.save(folder / "user_vocab.json")
+            data.item_vocab.save(folder / "item_vocab.json")
         if metrics is not None:
             (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
         return folder
@@ -174,6 +182,22 @@ class RunFolder:
         if item_id not in vocab:
             raise KeyError(f"unknown item {item_id!r} (the data set has {len(vocab)} items)")
         return vocab.index(item_id)
+
+
+def user_history(inter: Interactions, user: int) -> np.ndarray:
+    """(H,) int64 distinct items of ``user``, most recent first: by timestamp, and among equal timestamps the
+    later row first (the order in which a store that received the rows in time order returns them)."""
+    rows = np.flatnonzero(inter.user == user)
+    order = rows[np.lexsort((rows, inter.timestamp[rows]))][::-1]  # newest first
+    items = inter.item[order].astype(np.int64)
+    _, first = np.unique(items, return_index=True)
+    return items[np.sort(first)]
+
+
+def item_popularity(inter: Interactions) -> np.ndarray:
+    """(n_items,) float32 number of distinct users per item (what serving breaks ties with)."""
+    pairs = np.unique(np.stack([inter.user, inter.item], axis=1), axis=0)
+    return np.bincount(pairs[:, 1], minlength=inter.n_items).astype(np.float32)
 
 
 def describe_items(prepared: PreparedData, items: np.ndarray) -> list[dict[str, Any]]:

@@ -120,3 +120,81 @@ def test_extra_signal_joins_the_fusion_and_respects_the_filter():
     res = index.search("laugh", k=4, filter=flt, weights={"bm25": 0.5, "user": 0.5}, extra={"user": boost})
     assert res.hits[0].doc_id == "m4" and "user" in res.hits[0].scores
     assert "m3" not in {h.doc_id for h in res.hits}  # only m3 matches "laugh", but it is French
+
+
+def _genre_catalogue() -> list[dict]:
+    """60 documents: 24 mention "comedy" (a genre, in the text), every third is Drama, half are French."""
+    docs = []
+    for n in range(60):
+        words = "a comedy of manners" if n % 5 < 2 else "a quiet story"
+        docs.append({"id": f"d{n}", "fields": {"title": f"Film {n}", "text": f"{words} number {n}"},
+                     "categorical": {"genre": ["Drama" if n % 3 == 0 else "Comedy"], "lang": "fr" if n % 2 else "en"}})
+    return docs
+
+
+@pytest.mark.parametrize("weights", [{"bm25": 1.0}, {"bm25": 0.5, "dense": 0.5}])
+def test_total_and_facets_count_every_match_whatever_k(weights):
+    config = SearchIndexConfig(lexical=LexicalConfig(analyzer="english"), encoder=None)
+    index = SearchIndex(config, encoder=HashingEncoder())
+    index.add(_genre_catalogue())
+    comedy = [n for n in range(60) if n % 5 < 2]  # the 24 lexical matches
+    expected_genres = {"Comedy": sum(n % 3 != 0 for n in comedy), "Drama": sum(n % 3 == 0 for n in comedy)}
+    results = [index.search("comedy", k=k, weights=weights) for k in (5, 24, 50)]
+    assert [len(r.hits) for r in results] == [5, 24, 50] if "dense" in weights else [5, 24, 24]
+    for r in results:
+        assert r.total == 24  # the hashed vectors of the other texts stay far below the 0.5 similarity threshold
+        assert r.facets["genre"] == expected_genres == {"Comedy": 16, "Drama": 8}
+        assert r.facets["lang"] == {"en": 12, "fr": 12}
+    french = SearchFilter(equals={"lang": ["fr"]})
+    for k in (3, 40):
+        r = index.search("comedy", k=k, weights=weights, filter=french)
+        assert r.total == 12 and r.facets["lang"] == {"fr": 12}
+
+
+def test_dense_matches_are_the_documents_within_the_similarity_threshold():
+    config = SearchIndexConfig(lexical=LexicalConfig(analyzer="english"), encoder=None, dense_match_threshold=0.5)
+    index = SearchIndex(config, encoder=HashingEncoder(dim=2))
+    angles = np.radians([0, 30, 59, 61, 90, 180])  # cosine with the query (angle 0): 1, .87, .52, .48, 0, -1
+    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)  # (6, 2)
+    index.add([{"id": f"v{i}", "fields": {"title": f"item {i}"}, "categorical": {"side": "a" if i % 2 else "b"}}
+               for i in range(6)], vectors=vectors)
+    query = np.array([1.0, 0.0], dtype=np.float32)
+    for k in (1, 6):
+        r = index.search("anything", k=k, weights={"dense": 1.0}, query_vector=query)
+        assert r.total == 3 and r.facets["side"] == {"a": 1, "b": 2}  # v0, v1, v2
+    assert len(index.search("anything", k=6, weights={"dense": 1.0}, query_vector=query).hits) == 6  # ranked all
+    # hybrid: the union of both
+    assert index.search("item", k=2, weights={"bm25": 0.5, "dense": 0.5}, query_vector=query).total == 6  # all: "item"
+    assert index.search("nothing", k=2, weights={"bm25": 0.5, "dense": 0.5}, query_vector=query).total == 3
+    index.config = index.config.model_copy(update={"dense_match_threshold": 0.95})
+    assert index.search("anything", k=6, weights={"dense": 1.0}, query_vector=query).total == 1
+
+
+def test_typo_corrections_are_reported_as_written_words():
+    index = SearchIndex(SearchIndexConfig(lexical=LexicalConfig(analyzer="english"), encoder=None))
+    index.add([{"id": "a", "fields": {"title": "Toy Story", "text": "toys come alive"}},
+               {"id": "b", "fields": {"title": "The Philadelphia Story", "text": "stories of a storied family"}},
+               {"id": "c", "fields": {"title": "Distant Galaxies", "text": "a voyage"}}])
+    assert index.lexical.query_terms("storry")[2] == {"storri": "stori"}  # the index's own terms are stems
+    res = index.search("Storry of galaxeis", k=5)
+    assert res.corrected_words == {"Storry": "story", "galaxeis": "galaxies"}  # the typed word -> the written word
+    assert res.corrections == {"storri": "stori", "galaxei": "galaxi"}  # the terms
+    assert {h.doc_id for h in res.hits} == {"a", "b", "c"}
+    assert index.search("storeis").corrected_words == {"storeis": "stories"}  # the written form nearest the typo
+    assert index.search("story").corrected_words == {}
+
+
+def test_written_words_survive_save_and_load_and_older_saves_count_them_again(tmp_path):
+    import json
+
+    index = SearchIndex(SearchIndexConfig(lexical=LexicalConfig(analyzer="english"), encoder=None))
+    index.add([{"id": "a", "fields": {"title": "Distant Galaxies"}}, {"id": "b", "fields": {"title": "Galaxy Quest"}}])
+    index.save(tmp_path / "new")
+    assert SearchIndex.load(tmp_path / "new").search("galaxeis").corrected_words == {"galaxeis": "galaxies"}
+    index.save(tmp_path / "old")
+    meta_path = tmp_path / "old" / "lexical" / "lexical.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["words"]  # as saved before the written words were kept
+    meta_path.write_text(json.dumps(meta))
+    back = SearchIndex.load(tmp_path / "old")
+    assert back.search("galaxeis").corrected_words == {"galaxeis": "galaxies"}  # counted again from the documents

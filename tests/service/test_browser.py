@@ -184,7 +184,7 @@ def test_status_page_lists_versions_metrics_and_live_counts(page, server):
     expect(active.locator(".badge")).to_have_text("active")
     expect(active).to_contain_text("ease")
     ndcg = Store(folder).version(1).metrics["ndcg@10"]
-    expect(active.locator(".metrics")).to_contain_text(f"ndcg@10 {ndcg:.4f}")
+    expect(active.locator(".metrics")).to_contain_text(f"ndcg@10 {ndcg:.4f}" if ndcg % 1 else f"ndcg@10 {ndcg:.0f}")
     expect(active.locator(".metrics")).to_contain_text("each user's latest item")
     other = page.locator('#versions tr[data-version="2"]')
     expect(other).to_contain_text("pop")

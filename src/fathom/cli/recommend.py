@@ -1,4 +1,9 @@
-"""fathom recommend: top-k items for a user of a saved model."""
+"""fathom recommend: top-k items for a user of a saved model, ranked as the service ranks them.
+
+The user's history (every interaction in the run's data, most recent first) goes through the same read path as
+``GET /recommend`` (:func:`fathom.models.fold_in.rank_history`: recent items weigh more, seen items are left
+out, each item comes with the history item behind it), so a service serving this run's model gives the same
+answer (``fathom serve --from-run``)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import argparse
 import numpy as np
 
 from fathom.cli._common import add_run_arguments, positive_int, print_json
-from fathom.runs import RunFolder, describe_items, item_line
+from fathom.runs import RunFolder, describe_items, item_line, item_popularity, user_history
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,19 +24,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fathom.models.fold_in import HistoryPolicy, rank_history
+
     folder = RunFolder(args.run)
     label, model = folder.load_model(args.model)
     data = folder.data()
     user = folder.user_index(args.user)
-    exclude = None if args.include_seen else data.all_interactions()
-    ids, scores = model.recommend(np.array([user]), k=args.k, exclude=exclude)
-    rows = describe_items(data, ids[0])
-    for row, score in zip(rows, scores[0], strict=False):
+    inter = data.all_interactions()
+    history = user_history(inter, user)
+    if args.include_seen:  # the model's own scores, nothing left out
+        ids, scores = model.recommend(np.array([user]), k=args.k)
+        ids, scores, sources = ids[0], scores[0], [None] * args.k
+    else:
+        ranked = rank_history(model, history, args.k, user, item_popularity(inter), policy=HistoryPolicy())
+        ids, scores, sources = ranked.items, ranked.scores, ranked.sources
+    rows = describe_items(data, ids)
+    vocab = data.item_vocab
+    for row, score, source in zip(rows, scores, sources, strict=False):
         row["score"] = round(float(score), 5)
+        if source is not None:
+            row["because"] = str(vocab.decode(int(source)))
     if args.json:
         print_json({"user": args.user, "model": label, "items": rows})
         return 0
     print(f"top {args.k} for user {args.user} ({label}):")
     for rank, row in enumerate(rows, 1):
-        print(f"{rank:>3}. {item_line(row)}  score {row['score']:.4f}")
+        because = f"  (because of {row['because']})" if "because" in row else ""
+        print(f"{rank:>3}. {item_line(row)}  score {row['score']:.4f}{because}")
     return 0

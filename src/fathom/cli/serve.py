@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", choices=["none", "minilm", "minilm-int8", "e5"],
                         help="dense encoder for search (default none; minilm-int8: MiniLM with int8 queries)")
     parser.add_argument("--model", default="ease", help="model trained on first start (default ease)")
+    parser.add_argument("--from-run", metavar="RUN", help="prepare an empty data folder from a run folder of "
+                        "`fathom train` / `fathom demo` instead: its catalogue, events and model (then GET "
+                        "/recommend answers what `fathom recommend --run RUN` answers)")
+    parser.add_argument("--run-model", metavar="LABEL", help="with --from-run: the run's model to serve (needed "
+                        "when it holds several)")
     parser.add_argument("--learn-every", type=positive_float, metavar="SECONDS",
                         help="learn online from new events in the background every SECONDS (train, validate, "
                              "activate if not worse; default $FATHOM_LEARN_INTERVAL or off)")
@@ -65,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
                                         log_level=args.log_level)
     if args.learn_every is not None:
         settings = settings.replace(learning=settings.learning.replace(interval_s=args.learn_every))
-    bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True))
+    if getattr(args, "from_run", None):
+        from fathom.online.bootstrap import bootstrap_from_run
+
+        bootstrap_from_run(settings.data_dir, args.from_run, args.run_model, log=lambda m: print(m, flush=True))
+    else:
+        bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True))
     # open once here: a stale search index is rebuilt before any worker starts, and a broken store fails early
     Engine.open(settings.data_dir, settings.engine_config()).close()
     with _key_for_workers(settings) as settings:

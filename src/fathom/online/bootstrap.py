@@ -3,17 +3,20 @@ the active version and build the search index."""
 
 from __future__ import annotations
 
-import math
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from fathom.data.dataset import Dataset
 from fathom.data.records import Catalog
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
 from fathom.online.store import Store
 from fathom.online.versions import train_version
+from fathom.retrieval.catalogue import catalogue_documents
 
 DEFAULT_DATASET = "movielens-100k"
 DEFAULT_MODEL = "ease"
@@ -21,24 +24,20 @@ DEFAULT_SETTINGS: dict[str, Any] = {"reg": 250.0}
 
 
 def items_from_catalog(catalog: Catalog) -> list[ItemRecord]:
-    """Catalogue rows as items: ``title``; text columns joined as the description; category and list columns
-    as categorical attributes; float columns as numeric ones (missing values left out)."""
-    frame, schema = catalog.frame, dict(catalog.schema)
-    text = [c for c, k in schema.items() if k == "text" and c != "title"]
-    categorical = [c for c, k in schema.items() if k in ("category", "list")]
-    numeric = [c for c, k in schema.items() if k == "float"]
+    """Catalogue rows as items, through the one catalogue-to-document mapping
+    (:func:`fathom.retrieval.catalogue.catalogue_documents`): ``title`` (else the first text column, else the
+    id); the other text columns joined as the description; its categorical and numeric attributes. A row
+    without any text is kept with its id as title (events may name it)."""
+    docs, _ = catalogue_documents(catalog)
     items = []
-    for row in frame.to_dict("records"):
-        cats = {}
-        for c in categorical:
-            value = row[c]
-            values = [str(value)] if isinstance(value, str) else [str(v) for v in value]
-            if values := [v for v in values if v]:
-                cats[c] = values
-        nums = {c: float(row[c]) for c in numeric if row[c] is not None and not math.isnan(row[c])}
-        description = " ".join(str(row[c]) for c in text if row[c])
-        items.append(ItemRecord(item_id=str(row["item_id"]), title=str(row["title"]) or str(row["item_id"]),
-                                description=description, categorical=cats, numeric=nums))
+    for doc in docs:
+        texts = {k: v for k, v in doc.fields.items() if v}
+        title = texts.pop("title", None) or (texts.pop(next(iter(texts))) if texts else doc.id)
+        cats = {k: [v] if isinstance(v, str) else list(v) for k, v in doc.categorical.items()}
+        items.append(ItemRecord(item_id=doc.id, title=title, description=" ".join(texts.values()),
+                                categorical=cats, numeric=dict(doc.numeric)))
+    described = {i.item_id for i in items}
+    items += [ItemRecord(item_id=str(i), title=str(i)) for i in catalog.frame["item_id"] if str(i) not in described]
     return items
 
 
@@ -99,6 +98,62 @@ def bootstrap(
         engine = Engine(store)
         engine.load_index()
         log(f"    indexed {len(engine.index or [])} items")
+        log(f"ready in {time.perf_counter() - start:.0f} s")
+        return record
+    finally:
+        store.close()
+
+
+def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = None,
+                       log: Callable[[str], None] = print) -> VersionRecord | None:
+    """Prepare an empty ``folder`` from a run folder (``fathom train`` / ``fathom demo``): its catalogue, its
+    users' interactions as events (in time order), and its model ``label`` registered and activated as version 1
+    (copied in the deployment format the run saved it in). ``GET /recommend`` then answers what
+    ``fathom recommend --run RUN`` answers. Returns None when the folder was already prepared."""
+    import shutil
+
+    from fathom.online.engine import Engine
+    from fathom.online.leases import held_lease
+    from fathom.online.processes import lease_owner
+    from fathom.online.versions import ModelBundle, save_version_folder
+    from fathom.runs import RunFolder
+
+    start = time.perf_counter()
+    source = RunFolder(run)
+    label, model = source.load_model(label)
+    data = source.data()
+    store = Store(folder)
+    try:
+        if not store.is_empty():
+            return None
+        log(f"1/3 empty data folder {folder}: importing run {run} (model {label})")
+        items = items_from_catalog(data.catalog) if data.catalog is not None else []
+        described = {i.item_id for i in items}
+        items += [ItemRecord(item_id=str(i), title=str(i)) for i in data.item_vocab.ids if str(i) not in described]
+        store.upsert_items(items)
+        inter = data.all_interactions()
+        order = np.lexsort((np.arange(len(inter)), inter.timestamp))  # time order; ties keep the run's order
+        users, item_ids = data.user_vocab.ids, data.item_vocab.ids
+        store.add_events([EventRecord(user_id=str(users[inter.user[r]]), item_id=str(item_ids[inter.item[r]]),
+                                      event="click", value=max(float(inter.value[r]), 0.0),
+                                      timestamp=int(min(max(inter.timestamp[r], 0), 253_402_300_799)))
+                          for r in order])
+        log(f"    stored {len(items)} items and {len(inter)} events of {len(users)} users")
+        log("2/3 registering the run's model as version 1")
+        metrics_file = source.models_dir / label / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        with held_lease(store, lease_owner("import")):
+            relative = save_version_folder(store, ModelBundle(model, data.user_vocab, data.item_vocab), label)
+            for extra in ("metrics.json",):
+                if (source.models_dir / label / extra).is_file():
+                    shutil.copy(source.models_dir / label / extra, store.artefacts / relative / extra)
+            version = store.add_version(model.name, relative, len(users), len(item_ids), len(inter),
+                                        model.config.to_dict(), metrics=metrics,
+                                        trained_through=store.events_after(-1), note=f"imported from run {run}")
+            record = store.activate(version)
+        log("3/3 building the search index")
+        engine = Engine(store)
+        engine.load_index()
         log(f"ready in {time.perf_counter() - start:.0f} s")
         return record
     finally:

@@ -13,6 +13,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
+from fathom.data.records import Catalog
 from fathom.retrieval.search_index import Document, SearchIndex, SearchIndexConfig
 
 ID_COLUMNS = ("id", "_id", "item_id", "doc_id")
@@ -112,3 +115,31 @@ def build_catalogue_index(
     index = SearchIndex(config)
     index.add(rows_to_documents(rows, list(fields), id_field, list_sep=list_sep), progress=progress)
     return index
+
+
+def catalogue_documents(catalog: Catalog) -> tuple[list[Document], dict[str, float]]:
+    """Documents of a typed catalogue table, and the text fields with their weights: the one mapping from
+    catalogue rows to search documents (run folders' search and the service's items use it). Text columns are
+    fields (title-like ones weigh 2, others 1); category and list columns are categorical attributes; float
+    columns are numeric ones (missing and non-finite values left out). Rows without any text are left out."""
+    schema = dict(catalog.schema)
+    text = [c for c, kind in schema.items() if kind == "text"]
+    fields = {c: 2.0 if c.lower() in TITLE_COLUMNS else 1.0 for c in text}
+    categorical = [c for c, kind in schema.items() if kind in ("category", "list")]
+    numeric = [c for c, kind in schema.items() if kind == "float"]
+    docs = []
+    for row in catalog.frame.to_dict("records"):
+        texts = {c: str(row[c] or "") for c in text}
+        if not any(texts.values()):
+            continue  # an item the events know but the catalogue does not describe
+        cats: dict[str, str | list[str]] = {}
+        for c in categorical:
+            if schema[c] == "list" and len(row[c]):
+                cats[c] = [str(v) for v in row[c]]
+            elif schema[c] == "category" and row[c]:
+                cats[c] = str(row[c])
+        nums = {c: float(row[c]) for c in numeric if row[c] is not None and np.isfinite(row[c])}
+        docs.append(Document(id=str(row["item_id"]), fields=texts, categorical=cats, numeric=nums))
+    return docs, fields
+
+

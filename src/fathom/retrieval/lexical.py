@@ -16,12 +16,19 @@ default; benchmarks/search_beir.md has the table.
 Documents can be added and removed at any time: analysed terms are kept per document, and the bm25s matrices
 are rebuilt lazily, from the kept term ids (no re-analysis), at the next query after a change, so collection
 statistics (IDF, average length) stay exact.
+
+Typo corrections are made between index terms (stems, for English), but can be reported as people write words:
+with typo tolerance on, the index counts the lower-cased words of the text it analyses, and
+:meth:`LexicalIndex.corrected_words` names the query's word and the catalogue word behind the corrected term
+("storry" -> "story", where the terms are "storri" -> "stori").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +40,7 @@ from fathom.retrieval.typo import TypoCorrector
 from fathom.text.analysis import AnalyzerChoice, AnalyzerName, get_analyzer, resolve_analyzer
 
 FieldMode = Literal["per_field", "repeat", "concat"]
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # a written word, before analysis (split as the analysers split)
 
 
 class LexicalConfig(Config):
@@ -73,6 +81,11 @@ class LexicalIndex:
         self._alive_rows = np.zeros(0, dtype=np.int64)
         self._typo: TypoCorrector | None = None
         self._dirty = True
+        self._words: Counter[str] = Counter()  # lower-cased written word -> occurrences in added text (typo tolerance)
+        self._term_of_word: dict[str, str | None] = {}  # word -> its one index term (None: none or several)
+        self._words_of_term: dict[str, list[str]] = {}  # index term -> the written words analysed to it
+        self._letters_done: set[str] = set()  # first letters whose words are in _words_of_term
+        self.words_missing = False  # loaded from a save without word counts (see count_words)
 
     # ---------------------------------------------------------------- building
     def __len__(self) -> int:
@@ -119,8 +132,20 @@ class LexicalIndex:
             for channel, terms in self._channel_terms(doc).items():
                 self._tokens[channel].append(self._ids(terms, grow=True))
             self._alive.append(True)
+        self.count_words(docs)
         self._dirty = True
         return list(range(first, len(self._alive)))
+
+    def count_words(self, docs: Iterable[Mapping[str, str]]) -> None:
+        """Count the written words of ``docs`` (done by :meth:`add`; typo tolerance only), from which corrections
+        are spelled. An index loaded from a save without word counts (``words_missing``) can be given its live
+        documents' text here."""
+        if self.config.typo_tolerance:
+            for doc in docs:
+                for f in self.config.field_weights:
+                    self._words.update(_WORD.findall(str(doc.get(f) or "").lower()))
+            self._letters_done.clear()
+        self.words_missing = False
 
     def remove(self, rows: Sequence[int]) -> None:
         """Delete rows (their numbers are not reused)."""
@@ -201,6 +226,44 @@ class LexicalIndex:
                     corrected.append(self.vocab[fixed])
         return exact, corrected, corrections
 
+    def corrected_words(self, query: str, fixed: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The typo corrections of ``query`` as people write them: the query's word (as typed) -> the catalogue's
+        word read instead (lower-cased), e.g. ``{"storry": "story"}`` where :meth:`query_terms` reports the terms
+        ``{"storri": "stori"}`` (``fixed``: those, when the caller has them). The catalogue word is the one
+        written in the indexed text that analyses to the corrected term, the closest to the typed word (then the
+        most frequent); the term itself when no written word is known."""
+        fixed = self.query_terms(query)[2] if fixed is None else fixed  # term -> corrected term
+        if not fixed:
+            return {}
+        out: dict[str, str] = {}
+        for word in _WORD.findall(query):
+            terms = self.analyze(word)
+            if len(terms) == 1 and terms[0] in fixed:
+                out[word] = self.written_form(fixed[terms[0]], near=word.lower())
+        return out
+
+    def written_form(self, term: str, near: str = "") -> str:
+        """A lower-cased word of the indexed text that analyses to ``term``: the closest to ``near`` by edit
+        distance, then the most frequent, then the first alphabetically; ``term`` itself when there is none."""
+        words = self._written_words(term)
+        if not words:
+            return term
+        from rapidfuzz.distance import OSA
+
+        return min(words, key=lambda w: (OSA.distance(near, w) if near else 0, -self._words[w], w))
+
+    def _written_words(self, term: str) -> list[str]:
+        letter = term[:1]
+        if letter not in self._letters_done:  # analyse each word of that first letter once (cached per word)
+            for word in [w for w in self._words if w[:1] == letter]:
+                if word not in self._term_of_word:
+                    terms = self.analyze(word)
+                    self._term_of_word[word] = terms[0] if len(terms) == 1 else None
+                    if len(terms) == 1:
+                        self._words_of_term.setdefault(terms[0], []).append(word)
+            self._letters_done.add(letter)
+        return self._words_of_term.get(term, [])
+
     def scores(self, query: str) -> np.ndarray:
         """(N,) float32 BM25 score of every row for ``query`` (0 for removed rows and non-matching ones)."""
         self._ensure_built()
@@ -223,7 +286,8 @@ class LexicalIndex:
         self._ensure_built()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"config": self.config.to_dict(), "analyzer": self.analyzer_name, "terms": self.terms}
+        meta = {"config": self.config.to_dict(), "analyzer": self.analyzer_name, "terms": self.terms,
+                "words": dict(self._words)}
         (folder / "lexical.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         np.save(folder / "alive.npy", np.asarray(self._alive, dtype=bool), allow_pickle=False)
         for channel in self.channels:
@@ -246,6 +310,8 @@ class LexicalIndex:
         index._analyzer = get_analyzer(index.analyzer_name) if index.analyzer_name else None
         index.terms = list(meta["terms"])
         index.vocab = {t: i for i, t in enumerate(index.terms)}
+        index._words = Counter({str(w): int(n) for w, n in meta.get("words", {}).items()})
+        index.words_missing = "words" not in meta and index.config.typo_tolerance  # saved by an older release
         index._alive = np.load(folder / "alive.npy", allow_pickle=False).tolist()
         for channel in index.channels:
             flat = np.load(folder / f"tokens_{channel}.npy", allow_pickle=False)

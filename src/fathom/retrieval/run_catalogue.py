@@ -14,39 +14,14 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-
 from fathom.data.records import Catalog
+from fathom.retrieval.catalogue import catalogue_documents
 from fathom.retrieval.personalise import Personaliser
-from fathom.retrieval.search_index import Document, SearchIndex, SearchIndexConfig
+from fathom.retrieval.search_index import SearchIndex, SearchIndexConfig
 from fathom.runs import RunFolder
 from fathom.text.encoders import EncoderName
 
 SEARCH_DIR = "search"
-TITLE_COLUMNS = ("title", "name")
-
-
-def catalogue_documents(catalog: Catalog) -> tuple[list[Document], dict[str, float]]:
-    """Documents of a catalogue table, and the text fields with their weights."""
-    schema = dict(catalog.schema)
-    text = [c for c, kind in schema.items() if kind == "text"]
-    fields = {c: 2.0 if c.lower() in TITLE_COLUMNS else 1.0 for c in text}
-    categorical = [c for c, kind in schema.items() if kind in ("category", "list")]
-    numeric = [c for c, kind in schema.items() if kind == "float"]
-    docs = []
-    for row in catalog.frame.to_dict("records"):
-        texts = {c: str(row[c] or "") for c in text}
-        if not any(texts.values()):
-            continue  # an item the events know but the catalogue does not describe
-        cats: dict[str, str | list[str]] = {}
-        for c in categorical:
-            if schema[c] == "list" and len(row[c]):
-                cats[c] = [str(v) for v in row[c]]
-            elif schema[c] == "category" and row[c]:
-                cats[c] = str(row[c])
-        nums = {c: float(row[c]) for c in numeric if row[c] is not None and np.isfinite(row[c])}
-        docs.append(Document(id=str(row["item_id"]), fields=texts, categorical=cats, numeric=nums))
-    return docs, fields
 
 
 def _fingerprint(catalog: Catalog, encoder: str | None) -> str:

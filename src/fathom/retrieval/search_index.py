@@ -66,14 +66,19 @@ class SearchIndexConfig(Config):
     vector_index: VectorIndexKind = "auto"
     rerank_depth: int = 50
     understanding: QueryUnderstandingConfig = QueryUnderstandingConfig()
+    dense_match_threshold: float = 0.5
+    """Cosine similarity from which a document counts as a match of a query by meaning (for ``total`` and the
+    facets, see :meth:`SearchIndex.matches`). 0.5 suits MiniLM on short titles: "star wars" matches 16 of the
+    1,682 MovieLens titles (Star Wars, Return of the Jedi, Starship Troopers...), a string of nonsense none."""
 
 
 @dataclass
 class SearchResult:
     hits: list[Hit]
-    total: int  # documents passing the filter that match the query (all passing ones for an empty query)
+    total: int  # documents passing the filter that match the query, whatever k (see SearchIndex.matches)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    corrections: dict[str, str] = field(default_factory=dict)
+    corrections: dict[str, str] = field(default_factory=dict)  # index terms: query term -> the term read instead
+    corrected_words: dict[str, str] = field(default_factory=dict)  # for people: typed word -> the written word read
     understanding: QueryUnderstanding | None = None  # with ``understand=True``: the constraints read from the query
 
 
@@ -167,16 +172,17 @@ class SearchIndex:
         rerank: int | None = None,
         query_vector: np.ndarray | None = None,
     ) -> SearchResult:
-        """Top-``k`` documents for ``query`` among those passing ``filter``, with per-signal scores, the facet
-        counts (``facets``: attribute names; default all categorical ones) over filtered matches, and the
-        typo corrections applied. ``weights`` overrides the fusion weights for this request; ``extra`` adds
-        (N,) signals (e.g. a per-user score); ``rescore`` adds signals computed on the candidates only (they
-        reorder matches, and rank the filtered catalogue of an empty query); ``reranker`` reorders the top
-        ``rerank`` hits (default ``config.rerank_depth``), each keeping its cross-encoder score as
-        ``scores["rerank"]``. ``understand`` reads price / year / colour / category constraints out of the
-        query (:mod:`fathom.retrieval.query_understanding`), applies them with ``filter`` and reports them.
-        ``query_vector``: the query's embedding when the caller computed it (e.g. outside a lock); otherwise it
-        is embedded through :meth:`Encoder.encode_query`, which batches queries that arrive together."""
+        """Top-``k`` documents for ``query`` among those passing ``filter``, with per-signal scores, the number of
+        matches (``total``) and the facet counts (``facets``: attribute names; default all categorical ones), both over
+        every filtered match of the query whatever ``k`` (:meth:`matches`), and the typo corrections applied (the index
+        terms in ``corrections``; for people, the typed words -> the catalogue's words in ``corrected_words``).
+        ``weights`` overrides the fusion weights for this request; ``extra`` adds (N,) signals (e.g. a per-user score);
+        ``rescore`` adds signals computed on the candidates only (they reorder matches, and rank the filtered catalogue
+        of an empty query); ``reranker`` reorders the top ``rerank`` hits (default ``config.rerank_depth``), each
+        keeping its cross-encoder score as ``scores["rerank"]``. ``understand`` reads price / year / colour / category
+        constraints out of the query (:mod:`fathom.retrieval.query_understanding`), applies them with ``filter`` and
+        reports them. ``query_vector``: the query's embedding when the caller computed it (e.g. outside a lock);
+        otherwise it is embedded through :meth:`Encoder.encode_query`, which batches queries that arrive together."""
         if rerank is not None and (reranker is None or rerank < 1):
             raise ValueError(f"rerank={rerank} needs a reranker and a depth >= 1")
         mask = self.alive() & self.attributes.mask(filter)  # (N,)
@@ -228,31 +234,51 @@ class SearchIndex:
         use_dense = w.get("dense", 0) > 0 and self.encoder is not None and self.vectors is not None
         if use_dense:
             qvec = self.encoder.encode_query(query) if query_vector is None else np.asarray(query_vector)
+        words = self.lexical.corrected_words(query, corrections) if corrections else {}
         if bm25 is None and qvec is None and not extra:
-            return self._finish([], 0, mask, facets, corrections)
+            return self._finish([], 0, mask, facets, corrections, words)
         rerank = self.config.rerank_depth if rerank is None else rerank
         depth = max(k, rerank if reranker else k)
         hits = hybrid_search(depth, self.config.hybrid, bm25, qvec, self.vectors, mask, extra, weights=w,
                              rescore=rescore)
         hits = apply_reranker(query, hits, reranker, rerank)[:k]
-        # the result set for facets and totals: lexical matches plus the returned hits when BM25 takes part,
-        # every allowed document for dense-only search (similarity matches everything)
+        matched = self.matches(mask, bm25, qvec)  # (N,): counted whatever k
+        return self._finish(hits, int(matched.sum()), matched, facets, corrections, words)
+
+    def matches(self, mask: np.ndarray, bm25: np.ndarray | None, query_vector: np.ndarray | None) -> np.ndarray:
+        """(N,) bool: the documents a query matches among the allowed ones in (N,) ``mask``, the set that ``total``
+        and the facets count. It never depends on ``k``:
+
+        - with BM25 taking part (``bm25``: (N,) scores), every document with a positive score: it holds a query
+          term, typo-corrected terms included;
+        - with the dense signal taking part (``query_vector``: (d,)), every document whose cosine similarity
+          reaches ``config.dense_match_threshold``;
+        - both: the union; neither (only caller-given signals rank): every allowed document.
+
+        The ranked hits are the top ``k`` by fused score; when fewer than ``k`` documents match, the list goes on
+        with the best-ranked others (nearest in meaning), so a short result may show more hits than ``total``."""
+        if bm25 is None and query_vector is None:
+            return mask.copy()
+        matched = np.zeros(len(mask), dtype=bool)  # (N,)
         if bm25 is not None:
-            matched = mask & (bm25 > 0)
-            matched[[h.row for h in hits]] = True
-        else:
-            matched = mask
-        return self._finish(hits, int(matched.sum()), matched, facets, corrections)
+            matched |= np.asarray(bm25) > 0
+        if query_vector is not None and self.vectors is not None:
+            q = np.asarray(query_vector, dtype=np.float32)  # (d,)
+            sims = self.vectors.vectors @ q  # (N',) exact cosine: vectors are unit norm; N' <= N rows have one
+            n = min(len(sims), len(matched))
+            matched[:n] |= sims[:n] >= self.config.dense_match_threshold
+        return matched & mask
 
     def _finish(
-        self, hits: list[Hit], total: int, mask: np.ndarray, facets: Sequence[str] | None, corrections: dict
+        self, hits: list[Hit], total: int, mask: np.ndarray, facets: Sequence[str] | None, corrections: dict,
+        corrected_words: dict | None = None,
     ) -> SearchResult:
         for h in hits:
             doc = self.documents[h.row]
             assert doc is not None
             h.doc_id = doc.id
             h.document = doc.model_dump()
-        return SearchResult(hits, total, self.attributes.facets(mask, facets), corrections)
+        return SearchResult(hits, total, self.attributes.facets(mask, facets), corrections, corrected_words or {})
 
     # ---------------------------------------------------------------- persistence
     def save(self, folder: str | Path) -> Path:
@@ -284,6 +310,8 @@ class SearchIndex:
                     index.row_of[doc.id] = row
         index.attributes = AttributeStore.from_json(json.loads((folder / "attributes.json").read_text("utf-8")))
         index.lexical = LexicalIndex.load(folder / "lexical")
+        if index.lexical.words_missing:  # saved before word counts were kept: count the live documents' words
+            index.lexical.count_words(doc.fields for doc in index.documents if doc is not None)
         if (folder / "vectors").is_dir():
             index.vectors = VectorIndex.load(folder / "vectors")
         return index

@@ -45,7 +45,7 @@ def run_search(engine: Engine, query: str, k: int, flt: SearchFilter | None, fac
                       score=float(h.score), scores={n: float(v) for n, v in h.scores.items()},
                       document=h.document or {}) for h in result.hits]
     return SearchResponse(query=query, total=result.total, hits=hits, facets=result.facets,
-                          corrections=result.corrections)
+                          corrections=result.corrected_words)  # as typed -> as written, never index terms (stems)
 
 
 @router.post("", response_model=SearchResponse)
