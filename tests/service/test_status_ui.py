@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fathom.online.stats import event_counts, recent_users, stored_event_count
+from fathom.online.stats import event_counts, event_history, recent_users, stored_event_count
 from fathom.online.store import Store
 from fathom.online.versions import train_version
 
@@ -63,3 +63,47 @@ def test_the_page_and_its_assets_are_served(client):
     for bad in ("/ui/nothing.js", "/ui/status.py", "/ui/..%2Fapp.py", "/ui/.hidden.js"):
         assert client.get(bad).status_code == 404, bad
     assert "/ui/" not in client.get("/openapi.json").json()["paths"]
+
+
+def _set_arrivals(data_dir, times: list[float]) -> None:
+    """Give the store's events these arrival times, in id order (the remaining ones arrive at time 0)."""
+    import sqlite3
+
+    from fathom.online.schema import DB_NAME
+
+    conn = sqlite3.connect(data_dir / DB_NAME)
+    with conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM events ORDER BY id")]
+        conn.executemany("UPDATE events SET received_at = ? WHERE id = ?",
+                         [(times[i] if i < len(times) else 0.0, id_) for i, id_ in enumerate(ids)])
+    conn.close()
+
+
+def test_event_history_buckets_arrivals_by_minute_and_by_hour(data_dir):
+    t0 = 1_800_000_000.0  # a whole hour (and minute), UTC
+    now = t0 + 30  # half a minute into the hour
+    _set_arrivals(data_dir, [
+        t0 + 30, t0 + 5,  # this minute: the last minute bucket, the last hour bucket
+        t0 - 1,  # the minute before; the hour before
+        t0 - 3540, t0 - 3541,  # the first minute of the last hour; a second earlier, outside it
+        t0 + 100,  # stamped in the future (after this minute, within this hour): in the day series only
+        t0 + 3600,  # after this hour: in neither
+        t0 - 82800, t0 - 82801,  # the first second of the last day; a second earlier, outside it
+    ])
+    minutes, hours = event_history(data_dir, now=now)
+    assert (minutes.bucket_s, minutes.start, len(minutes.counts)) == (60, t0 + 60 - 3600, 60)
+    assert (hours.bucket_s, hours.start, len(hours.counts)) == (3600, t0 + 3600 - 86400, 24)
+    assert {i: n for i, n in enumerate(minutes.counts) if n} == {59: 2, 58: 1, 0: 1}
+    assert {i: n for i, n in enumerate(hours.counts) if n} == {23: 3, 22: 3, 0: 1}
+
+
+def test_status_history_route_counts_recent_events(client):
+    body = client.get("/status/history").json()
+    minutes, hours = body["per_minute"], body["per_hour"]
+    assert (minutes["bucket_s"], len(minutes["counts"]), hours["bucket_s"], len(hours["counts"])) == (60, 60, 3600, 24)
+    assert minutes["start"] <= body["now"] < minutes["start"] + 3600 and minutes["start"] % 60 == 0
+    assert hours["start"] <= body["now"] < hours["start"] + 86400 and hours["start"] % 3600 == 0
+    assert sum(minutes["counts"]) == sum(hours["counts"]) == 120  # every synthetic event arrived just now
+    assert client.post("/events", json={"user_id": "u0", "item_id": "s7"}).status_code == 201
+    body = client.get("/status/history").json()
+    assert sum(body["per_minute"]["counts"]) == sum(body["per_hour"]["counts"]) == 121

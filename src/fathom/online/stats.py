@@ -55,6 +55,40 @@ def event_counts(folder: str | Path, now: float | None = None) -> EventCounts:
                        int(minute), int(hour))
 
 
+@dataclass
+class EventSeries:
+    """Events by arrival time in ``len(counts)`` consecutive buckets of ``bucket_s`` seconds from ``start`` (epoch
+    seconds, a multiple of ``bucket_s``), oldest first; the last bucket holds the current, unfinished one."""
+
+    bucket_s: int
+    start: float
+    counts: list[int]
+
+
+def event_history(folder: str | Path, now: float | None = None) -> tuple[EventSeries, EventSeries]:
+    """Events received per minute over the last hour (60 buckets) and per hour over the last day (24 buckets),
+    by the store's ``received_at``, buckets aligned on whole minutes and hours (UTC) and ending with the one that
+    holds ``now``; events stamped after that bucket (a clock set back) are left out. One read of the events."""
+    now = time.time() if now is None else now
+    hour_end = (int(now // 3600) + 1) * 3600
+    day_start = hour_end - 24 * 3600
+    minute_end = (int(now // 60) + 1) * 60
+    minute_start = minute_end - 60 * 60
+    with _read_only(folder) as c:
+        rows = c.execute(  # events per minute of the day, as (minute from day_start, count)
+            "SELECT CAST((received_at - ?) / 60 AS INTEGER) AS m, COUNT(*) FROM events "
+            "WHERE received_at >= ? AND received_at < ? GROUP BY m",
+            (day_start, day_start, hour_end),
+        ).fetchall()
+    per_minute = [0] * (24 * 60)
+    for m, n in rows:
+        per_minute[min(max(int(m), 0), 24 * 60 - 1)] += int(n)
+    first = (minute_start - day_start) // 60  # minute_end <= hour_end, so the hour's 60 minutes are all there
+    last_hour = per_minute[first : first + 60]
+    last_day = [sum(per_minute[h * 60 : (h + 1) * 60]) for h in range(24)]
+    return EventSeries(60, float(minute_start), last_hour), EventSeries(3600, float(day_start), last_day)
+
+
 def stored_event_count(folder: str | Path) -> int:
     """Rows in the events table (what a load test compares with the events it sent)."""
     with _read_only(folder) as c:

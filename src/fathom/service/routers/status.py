@@ -1,5 +1,5 @@
 """Service status for people and the web page: model versions (active marked, offline metrics when the version
-folder holds a ``metrics.json``), live event counts, the search mode, and recently active users."""
+folder holds a ``metrics.json``), live event counts, events over time, the search mode, and recently active users."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fathom.online.engine import Engine
 from fathom.online.learner import last_run
 from fathom.online.leases import LEASE
 from fathom.online.records import VersionRecord
-from fathom.online.stats import event_counts, recent_users
+from fathom.online.stats import EventSeries, event_counts, event_history, recent_users
 from fathom.service.deps import EngineDep, SettingsDep, UserDataAccess
 from fathom.service.settings import ServiceSettings
 
@@ -68,6 +68,22 @@ class Status(BaseModel):
     writes_need_key: bool
 
 
+class EventSeriesOut(BaseModel):
+    bucket_s: int
+    start: float
+    """Epoch seconds at which the first bucket begins (a whole minute or hour, UTC)."""
+    counts: list[int]
+    """Events received per bucket, oldest first; the last bucket is the current one, still filling."""
+
+
+class EventHistory(BaseModel):
+    now: float
+    per_minute: EventSeriesOut
+    """The last hour: 60 buckets of a minute."""
+    per_hour: EventSeriesOut
+    """The last day: 24 buckets of an hour."""
+
+
 class UserSummary(BaseModel):
     user_id: str
     events: int
@@ -115,6 +131,18 @@ def learner_status(engine: Engine, settings: ServiceSettings) -> LearnerStatus:
                          training=held, lease_holder=lease[0] if held and lease else None,
                          lease_expires_in_s=round(lease[1] - now, 1) if held and lease else None,
                          last_run=last_run(store))
+
+
+@router.get("/history", response_model=EventHistory)
+def history(engine: EngineDep) -> EventHistory:
+    """Events received per minute over the last hour and per hour over the last day (counts only, no user data)."""
+    now = time.time()
+    minutes, hours = event_history(engine.store.folder, now)
+    return EventHistory(now=now, per_minute=_series(minutes), per_hour=_series(hours))
+
+
+def _series(series: EventSeries) -> EventSeriesOut:
+    return EventSeriesOut(bucket_s=series.bucket_s, start=series.start, counts=series.counts)
 
 
 @router.get("/users", response_model=Users)
