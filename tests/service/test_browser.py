@@ -80,6 +80,26 @@ def page(browser: Browser, server) -> Iterator[Page]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+@pytest.fixture
+def sized_page(browser: Browser) -> Iterator:
+    """sized_page(width, height) -> a new tab with that viewport; JavaScript errors on any of them fail the test."""
+    contexts, errors = [], []
+
+    def make(width: int, height: int) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        return tab
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
 def open_app(page: Page, base: str) -> None:
     page.goto(f"{base}/")  # redirects to /ui/
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
@@ -87,6 +107,19 @@ def open_app(page: Page, base: str) -> None:
 
 def item_ids(page: Page, list_id: str) -> list[str]:
     return page.locator(f"#{list_id} > li").evaluate_all("rows => rows.map(r => r.dataset.itemId)")
+
+
+def search(page: Page, query: str) -> None:
+    renders = int(page.locator("#hits").get_attribute("data-renders"))
+    page.fill("#search-input", query)
+    page.click("#search-button")
+    expect(page.locator("#hits")).to_have_attribute("data-renders", str(renders + 1))
+
+
+def box(page: Page, selector: str) -> dict:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, f"{selector} is not rendered"
+    return found
 
 
 def test_search_shows_hits_with_per_signal_scores_and_facet_counts(page, server):
@@ -173,6 +206,82 @@ def test_clicking_a_recommended_item_records_an_event_and_it_leaves_the_list(pag
     expect(page.locator("#similar > li")).not_to_have_count(0)
 
 
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
+def test_recommendations_and_similar_items_stay_on_screen_beside_20_search_hits(sized_page, server, width, height):
+    base, _ = server
+    page = sized_page(width, height)
+    open_app(page, base)
+    page.select_option("#user-select", "u3")
+    expect(page.locator("#recs > li")).to_have_count(10)
+    search(page, "space kitchen")
+    expect(page.locator("#search-summary")).to_contain_text("20 matches")
+    expect(page.locator("#hits > li")).to_have_count(20)
+    renders = int(page.locator("#recs").get_attribute("data-renders"))
+    page.locator("#hits > li .item-link").nth(17).click()  # a hit far down the list
+    expect(page.locator("#recs")).to_have_attribute("data-renders", str(renders + 1))
+    expect(page.locator("#similar > li")).to_have_count(10)
+    # the panels a click changes start inside the window, and their first rows are wholly visible
+    for selector in ("#user-panel", "#recs", "#similar-panel", "#similar"):
+        top = box(page, selector)["y"]
+        assert 0 <= top < height, f"{selector} starts at y={top}, outside the {width}x{height} window"
+    for selector in ("#recs > li", "#similar > li"):
+        row = box(page, selector)
+        assert row["y"] >= 0 and row["y"] + row["height"] <= height, f"{selector}: {row}"
+    # one screen: the page itself does not scroll; the search results scroll inside their column
+    page_height = page.evaluate("document.scrollingElement.scrollHeight")
+    assert page_height <= height, f"the page is {page_height} px high in a {height} px window"
+    hits = page.locator("#hits")
+    if width == 1366:
+        assert hits.evaluate("list => list.scrollHeight > list.clientHeight")  # 20 hits do not fit: a scroll box
+    assert box(page, "#hits")["x"] + box(page, "#hits")["width"] <= box(page, "#user-panel")["x"]  # side by side
+
+
+def test_item_cards_show_year_and_genre_chips_in_hits_recommendations_and_similar_items(page, server):
+    base, _ = server
+    item_requests: list[str] = []
+    page.on("request", lambda request: item_requests.append(request.url) if "/items/" in request.url else None)
+    open_app(page, base)
+    search(page, "starship")
+    for n in range(10):
+        card = page.locator(f'#hits li[data-item-id="s{n}"]')
+        expect(card.locator('.year[data-attr="year"]')).to_have_text(str(2000 + n))
+        expect(card.locator('.attr[data-attr="genre"]')).to_have_text("Sci-Fi")
+    assert item_requests == []  # search hits carry their attributes
+    page.select_option("#user-select", "u12")
+    expect(page.locator("#recs > li")).to_have_count(10)
+
+    def check(list_id: str) -> None:
+        for item in item_ids(page, list_id):
+            card = page.locator(f'#{list_id} li[data-item-id="{item}"]')
+            expect(card.locator(".year")).to_have_text(str(2000 + int(item[1:])))
+            expect(card.locator(".attr")).to_have_text("Sci-Fi" if item.startswith("s") else "Cooking")
+
+    check("recs")
+    first = item_ids(page, "recs")[0]
+    page.click(f'#recs li[data-item-id="{first}"] .item-link')
+    expect(page.locator("#similar-panel")).to_have_attribute("data-item-id", first)
+    expect(page.locator("#similar > li")).to_have_count(10)
+    check("similar")
+    check("recs")
+    fetched = [url.rsplit("/", 1)[1] for url in item_requests]
+    assert len(fetched) == len(set(fetched)), f"an item's attributes were fetched twice: {fetched}"
+    assert not {f"s{n}" for n in range(10)} & set(fetched)  # known from the search hits already
+
+
+def test_a_typo_is_shown_as_the_typed_word_and_the_word_searched_for(page, server):
+    base, _ = server
+    open_app(page, base)
+    expect(page.locator("#search-corrections")).to_be_hidden()
+    search(page, "galaxeis")
+    expect(page.locator("#search-summary")).to_contain_text("10 matches for “galaxeis”")
+    note = page.locator("#search-corrections")
+    expect(note).to_be_visible()
+    expect(note).to_have_text("Searched for galaxies (you typed “galaxeis”).")
+    expect(note.locator('.read[data-typed="galaxeis"]')).to_have_text("galaxies")
+    search(page, "galaxies")
+    expect(page.locator("#search-corrections")).to_be_hidden()
+
+
 def test_status_page_lists_versions_metrics_and_live_counts(page, server):
     base, folder = server
     page.goto(f"{base}/ui/status")
@@ -214,6 +323,8 @@ def test_with_an_api_key_configured_the_page_asks_for_it_before_showing_users_an
             tab.select_option("#user-select", "u0")
             expect(tab.locator("#recs > li")).to_have_count(10)
             first = item_ids(tab, "recs")[0]
+            # the catalogue's attributes need no key
+            expect(tab.locator(f'#recs li[data-item-id="{first}"] .attr')).to_have_text("Sci-Fi")
             tab.fill("#api-key", "")
             tab.click(f'#recs li[data-item-id="{first}"] .item-link')
             expect(tab.locator("#message")).to_contain_text("The click was not recorded")
@@ -224,3 +335,105 @@ def test_with_an_api_key_configured_the_page_asks_for_it_before_showing_users_an
             assert stored_event_count(folder) == 121
         finally:
             tab.close()
+
+
+def _arrivals(folder: Path) -> list[float]:
+    import sqlite3
+
+    from fathom.online.schema import DB_NAME
+
+    conn = sqlite3.connect(f"{(folder / DB_NAME).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return [row[0] for row in conn.execute("SELECT received_at FROM events")]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def charts_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """(base URL, data folder) of a store whose 120 events arrived over 25 hours (60 in the last 37 minutes, 37 s
+    apart; the others from 25 minutes to 25 hours ago, 25 minutes apart), with EASE (version 1) and Popularity
+    (version 2) evaluated when trained and Popularity again (version 3) without metrics."""
+    import sqlite3
+    import time
+
+    from fathom.online.schema import DB_NAME
+
+    folder = prepare_folder(tmp_path_factory.mktemp("charts") / "data")
+    store = Store(folder)
+    train_version(store, "pop")
+    train_version(store, "pop", evaluate=False)
+    store.close()
+    now = time.time()
+    conn = sqlite3.connect(folder / DB_NAME)
+    with conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM events ORDER BY id")]
+        conn.executemany("UPDATE events SET received_at = ? WHERE id = ?",
+                         [(now - (37 * i if i < 60 else 1500 * (i - 59)), id_) for i, id_ in enumerate(ids)])
+    conn.close()
+    with serve_url(folder) as base:
+        yield base, folder
+
+
+def _bars(page: Page, chart: str) -> dict:
+    """The bar chart in ``chart`` read at once: its first bucket's start, bucket width and bars' counts."""
+    return page.locator(f"{chart} svg").evaluate(
+        "svg => ({start: Number(svg.dataset.start), bucket: Number(svg.dataset.bucketS),"
+        " counts: [...svg.querySelectorAll('rect.bar')].map(r => Number(r.dataset.count))})")
+
+
+def _expected(arrivals: list[float], start: float, bucket: float, n: int) -> list[int]:
+    counts = [0] * n
+    for t in arrivals:
+        i = int((t - start) // bucket)
+        if 0 <= i < n:
+            counts[i] += 1
+    return counts
+
+
+def test_status_page_charts_events_over_time_and_a_metric_across_versions(page, charts_server):
+    import time
+
+    base, folder = charts_server
+    page.goto(f"{base}/ui/status")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    for chart, n, what in (("#chart-minutes", 60, "per minute over the last hour"),
+                           ("#chart-hours", 24, "per hour over the last day")):
+        svg = page.locator(f"{chart} svg")
+        expect(svg).to_have_attribute("role", "img")
+        expect(svg.locator("title").first).to_have_text(f"Events received {what}")
+        expect(svg.locator("rect.bar")).to_have_count(n)
+        expect(svg.locator("rect.bar > title")).to_have_count(n)  # every bar names its time and count
+    for user in ("u1", "u2", "u3"):
+        assert _post(f"{base}/events", {"user_id": user, "item_id": "s0", "event": "purchase"}) == 201
+    arrivals = _arrivals(folder)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:  # the page redraws every 3 s: wait for the posted events, then compare every bar
+        minutes, hours = _bars(page, "#chart-minutes"), _bars(page, "#chart-hours")
+        want_minutes = _expected(arrivals, minutes["start"], minutes["bucket"], 60)
+        want_hours = _expected(arrivals, hours["start"], hours["bucket"], 24)
+        if (minutes["counts"], hours["counts"]) == (want_minutes, want_hours) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert (minutes["bucket"], hours["bucket"]) == (60, 3600)
+    assert minutes["counts"] == want_minutes and hours["counts"] == want_hours
+    # the spread set by the fixture, and the 3 new events: 60 + 2 + 3 in the last hour, all but 3 to 4 in the day
+    assert sum(want_minutes) == 65 and 115 <= sum(want_hours) <= 120
+    assert len([c for c in want_minutes if c]) > 20 and len([c for c in want_hours if c]) > 10
+    # offline ndcg@10 across versions: one point per version that has it, in version order
+    store = Store(folder)
+    metrics = {v.version: v.metrics for v in store.versions()}
+    store.close()
+    points = page.locator("#chart-metrics circle.point")
+    expect(points).to_have_count(2)
+    assert points.evaluate_all("ps => ps.map(p => p.dataset.key)") == ["1", "2"]
+    values = points.evaluate_all("ps => ps.map(p => Number(p.dataset.value))")
+    assert values == pytest.approx([metrics[1]["ndcg@10"], metrics[2]["ndcg@10"]])
+    expect(points.first).to_have_class("point active")
+    expect(points.first.locator("title")).to_contain_text("version 1 (ease, active): ndcg@10")
+    expect(page.locator("#chart-metrics polyline")).to_have_count(1)
+    expect(page.locator("#metric-note")).to_have_text(" (no ndcg@10 saved for version 3)")
+    page.select_option("#metric-select", "recall@10")
+    expect(page.locator("#chart-metrics svg title").first).to_have_text("Offline recall@10 of each model version")
+    values = points.evaluate_all("ps => ps.map(p => Number(p.dataset.value))")
+    assert values == pytest.approx([metrics[1]["recall@10"], metrics[2]["recall@10"]])

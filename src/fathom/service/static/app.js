@@ -5,6 +5,7 @@ const state = {
   query: "",
   filters: {},          // facet name -> Set of selected values
   user: "",
+  similarTo: "",        // the item whose similar items are shown (or being loaded)
   writesNeedKey: false,
 };
 
@@ -20,13 +21,50 @@ function bumpRenders(list) {
   list.dataset.renders = String(Number(list.dataset.renders || "0") + 1);
 }
 
-// one item row: a clickable title, then id / reason and the per-signal scores
+// ------------------------------------------------------------------------------------------- item cards
+// item id -> {categorical, numeric}: from search hits' documents, from a recommendation's own attributes when the
+// API sends them, else from GET /items/{id} (public, no key), fetched once per item and in parallel per list
+const attributes = new Map();
+
+function remember(itemId, source) {
+  if (source && (source.categorical || source.numeric)) {
+    attributes.set(itemId, {categorical: source.categorical || {}, numeric: source.numeric || {}});
+  }
+}
+
+async function fetchAttributes(items) {
+  for (const item of items) remember(item.item_id, item);
+  const missing = [...new Set(items.map((i) => i.item_id).filter((id) => !attributes.has(id)))];
+  await Promise.all(missing.map(async (id) => {
+    const r = await api("GET", `/items/${encodeURIComponent(id)}`);
+    if (r.ok) remember(id, r.data);
+  }));
+}
+
+const YEAR = /(^|[_ -])year$/i;  // a numeric attribute shown as the year beside the title
+
+function numberText(x) {
+  return Number.isInteger(x) ? String(x) : fmt(x, 2);
+}
+
+// one item card: the title (and year), then on one wrapping line the categorical values as chips, other
+// numbers, the id and reason, and ``extra`` (per-signal scores)
 function itemRow(item, extra) {
   const title = item.title || item.item_id;
+  const {categorical = {}, numeric = {}} = attributes.get(item.item_id) || {};
+  const years = Object.entries(numeric).filter(([name]) => YEAR.test(name));
+  const numbers = Object.entries(numeric).filter(([name]) => !YEAR.test(name));
+  const chips = Object.entries(categorical).flatMap(([name, values]) => [].concat(values).map((value) =>
+    el("span", {class: "attr", title: name, dataset: {attr: name}}, value)));
   return el("li", {dataset: {itemId: item.item_id}},
-    el("button", {type: "button", class: "item-link", onclick: () => selectItem(item.item_id, title)}, title),
-    el("span", {class: "meta"}, `#${item.item_id}`, item.reason ? ` · ${item.reason}` : ""),
-    extra);
+    el("div", {class: "item-head"},
+      el("button", {type: "button", class: "item-link", onclick: () => selectItem(item.item_id, title)}, title),
+      years.map(([name, value]) => el("span", {class: "year", title: name, dataset: {attr: name}}, numberText(value)))),
+    el("div", {class: "item-foot"}, chips,
+      numbers.map(([name, value]) => el("span", {class: "attr-num", dataset: {attr: name}},
+        `${name.replaceAll("_", " ")} ${numberText(value)}`)),
+      el("span", {class: "meta"}, `#${item.item_id}`, item.reason ? ` · ${item.reason}` : ""),
+      extra));
 }
 
 function scoreBadges(scores) {
@@ -60,13 +98,21 @@ async function runSearch() {
 
 function renderHits(result) {
   const hits = $("hits");
+  for (const h of result.hits) remember(h.item_id, h.document);
   // per-signal scores for a query; browsing (empty query) ranks nothing, so it shows none
   hits.replaceChildren(...result.hits.map((h) => itemRow(h, result.query ? scoreBadges(h.scores) : null)));
-  const corrected = Object.entries(result.corrections || {}).map(([from, to]) => `${from} → ${to}`);
+  hits.scrollTop = 0;
   const what = state.query ? `for “${state.query}”` : "(browsing the catalogue)";
-  $("search-summary").textContent =
-    `${fmt(result.total)} matches ${what}; showing ${result.hits.length}` +
-    (corrected.length ? `; typo corrections: ${corrected.join(", ")}` : "");
+  const shown = result.hits.length;
+  // total counts every match whatever k; a short result goes on with related items that do not match
+  const showing = shown > result.total ? `showing ${shown} results, with related items that do not match`
+                                       : `showing ${shown}`;
+  $("search-summary").textContent = `${fmt(result.total)} ${result.total === 1 ? "match" : "matches"} ${what}; ${showing}`;
+  const corrected = Object.entries(result.corrections || {});
+  const note = $("search-corrections");
+  note.hidden = !corrected.length;
+  note.replaceChildren(...(corrected.length ? ["Searched for ", ...corrected.flatMap(([typed, read], i) => [
+    i ? ", " : "", el("strong", {class: "read", dataset: {typed}}, read), ` (you typed “${typed}”)`]), "."] : []));
   bumpRenders(hits);
 }
 
@@ -148,7 +194,10 @@ async function loadRecs(note) {
     bumpRenders(list);
     return;
   }
+  await fetchAttributes(recs.data.items);
+  if (user !== state.user) return;
   list.replaceChildren(...recs.data.items.map((item) => itemRow(item)));
+  list.scrollTop = 0;
   const events = info.ok ? `${fmt(info.data.events)} events; ` : "";
   const option = [...$("user-select").options].find((o) => o.value === user);
   if (option && info.ok) option.textContent = `${user} (${fmt(info.data.events)} events)`;
@@ -181,7 +230,10 @@ async function selectItem(itemId, title) {
 }
 
 async function loadSimilar(itemId, title) {
+  state.similarTo = itemId;
   const r = await api("GET", `/similar/${encodeURIComponent(itemId)}?k=10`);
+  if (r.ok) await fetchAttributes(r.data.items);
+  if (itemId !== state.similarTo) return;  // another item was clicked meanwhile
   const list = $("similar");
   $("similar-title").textContent = `Similar to “${title}”`;
   $("similar-panel").dataset.itemId = itemId;
@@ -193,6 +245,7 @@ async function loadSimilar(itemId, title) {
       el("span", {class: "score"}, `score ${fmt(item.score)}`)))));
     $("similar-summary").textContent = `${r.data.items.length} items, model version ${r.data.model_version}`;
   }
+  list.scrollTop = 0;
   bumpRenders(list);
 }
 

@@ -47,8 +47,13 @@ async function api(method, path, body, headers) {
   return {ok: response.ok, status: response.status, data};
 }
 
+let messageTimer = null;
+
+// a short notice in the corner; information fades after 8 s, errors stay until the next message
 function showMessage(text, kind = "info") {
   const box = document.getElementById("message");
   box.textContent = text;
   box.dataset.kind = kind;
+  clearTimeout(messageTimer);
+  if (kind === "info") messageTimer = setTimeout(() => { box.textContent = ""; }, 8000);
 }

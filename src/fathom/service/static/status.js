@@ -1,4 +1,5 @@
-// The status page: model versions (active marked, offline metrics), live event counts; refreshed every 3 s.
+// The status page: model versions (active marked, offline metrics, a chart of one metric across versions), live
+// event counts and charts of events over time; refreshed every 3 s.
 "use strict";
 
 function flatten(value, prefix = "", out = []) {
@@ -55,8 +56,76 @@ function renderVersions(versions) {
     el("td", {class: "metrics"}, v.metrics && Object.keys(v.metrics).length ? keyValues(v.metrics, "kv") : el("span", {class: "none"}, "none saved")))));
 }
 
+// ------------------------------------------------------------------------------------------------ charts
+const drawn = {};  // chart container id -> what it was drawn from (redrawn only when that or its width changes)
+
+// draw make(width) into the container ``id``, sized to its width in pixels (text keeps its size)
+function draw(id, data, make) {
+  const box = document.getElementById(id);
+  const width = Math.max(320, Math.round(box.clientWidth || 640));
+  const key = `${width} ${JSON.stringify(data)}`;
+  if (drawn[id] === key) return;
+  drawn[id] = key;
+  box.replaceChildren(make(width));
+}
+
+const clock = (t) => new Date(t * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+const dayClock = (t) => new Date(t * 1000).toLocaleString([], {weekday: "short", hour: "2-digit", minute: "2-digit"});
+
+function renderHistory(history) {
+  const {per_minute: minutes, per_hour: hours} = history;
+  draw("chart-minutes", minutes, (width) => barChart({counts: minutes.counts, start: minutes.start,
+    bucketS: minutes.bucket_s, title: "Events received per minute over the last hour", unit: "events", when: clock,
+    width}));
+  draw("chart-hours", hours, (width) => barChart({counts: hours.counts, start: hours.start, bucketS: hours.bucket_s,
+    title: "Events received per hour over the last day", unit: "events", when: dayClock, width}));
+}
+
+let metric = "ndcg@10";
+
+// the numeric metrics saved with any version, ndcg@10 first
+function metricNames(versions) {
+  const names = new Set();
+  for (const v of versions) {
+    for (const [name, value] of Object.entries(v.metrics || {})) {
+      if (typeof value === "number" && !name.startsWith("n_")) names.add(name);
+    }
+  }
+  return [...names].sort((a, b) => (b === "ndcg@10") - (a === "ndcg@10") || a.localeCompare(b));
+}
+
+function renderMetricChart(versions) {
+  const names = metricNames(versions);
+  if (names.length && !names.includes(metric)) metric = names[0];
+  const select = document.getElementById("metric-select");
+  if (select.dataset.names !== names.join("\n")) {
+    select.dataset.names = names.join("\n");
+    select.replaceChildren(...names.map((name) => el("option", {value: name}, name)));
+  }
+  select.value = metric;
+  select.disabled = !names.length;
+  const withMetric = versions.filter((v) => typeof (v.metrics || {})[metric] === "number");
+  const without = versions.filter((v) => !withMetric.includes(v)).map((v) => v.version);
+  document.getElementById("metric-note").textContent =
+    without.length ? ` (no ${metric} saved for version${without.length > 1 ? "s" : ""} ${without.join(", ")})` : "";
+  const points = withMetric.map((v) => ({
+    key: v.version, value: v.metrics[metric], label: `v${v.version}`, active: v.active,
+    tooltip: `version ${v.version} (${v.model}${v.active ? ", active" : ""}): ${metric} ${fmt(v.metrics[metric], 4)}`}));
+  draw("chart-metrics", {metric, points}, (width) => lineChart({points, title: `Offline ${metric} of each model version`,
+    empty: names.length ? `no version has ${metric} saved` : "no version has offline metrics saved", width}));
+}
+
+// ------------------------------------------------------------------------------------------------ refresh
+let last = null;  // the latest answers, redrawn when the window is resized
+
+function renderCharts() {
+  if (!last) return;
+  renderMetricChart(last.versions);
+  if (last.history) renderHistory(last.history);
+}
+
 async function refresh() {
-  const r = await api("GET", "/status");
+  const [r, history] = await Promise.all([api("GET", "/status"), api("GET", "/status/history")]);
   if (!r.ok) {
     showMessage(`status failed (${r.status}): ${r.data.detail}`, "error");
     return;
@@ -64,9 +133,16 @@ async function refresh() {
   renderService(r.data);
   renderCounts(r.data.counts);
   renderVersions(r.data.versions);
+  last = {versions: r.data.versions, history: history.ok ? history.data : null};
+  renderCharts();
   document.getElementById("updated").textContent = new Date().toLocaleTimeString();
   document.body.dataset.ready = "true";
 }
 
+document.getElementById("metric-select").addEventListener("change", (event) => {
+  metric = event.target.value;
+  renderCharts();
+});
+window.addEventListener("resize", renderCharts);
 refresh();
 setInterval(refresh, 3000);
