@@ -37,7 +37,7 @@ def test_build_then_search_with_filters(tmp_path, catalogue, capsys):
     assert set(out["hits"][0]["scores"]) == {"bm25", "fused"}
     assert _run(search, [str(folder), "comdy"]) == 0  # typo: corrected, table output
     text = capsys.readouterr().out
-    assert "comdi -> comedi" in text and "bm25=" in text
+    assert "comdy -> comedy" in text and "bm25=" in text  # words as typed and as written, not stems
 
 
 def test_search_eval_on_a_tiny_collection(tmp_path, capsys):

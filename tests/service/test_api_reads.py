@@ -101,3 +101,12 @@ def test_health_metrics_and_openapi(client):
     assert "RecommendRequest" in spec["components"]["schemas"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_recommended_and_similar_items_carry_their_attributes(client):
+    for path in ("/recommend/u0?k=3", "/similar/s1?k=3"):
+        items = client.get(path).json()["items"]
+        assert items and all(r["categorical"]["genre"] == ["Sci-Fi"] for r in items), path
+        assert all(r["numeric"]["year"] == 2000 + int(r["item_id"][1:]) for r in items), path
+    anonymous = client.post("/recommend", json={"recent_items": ["c1"], "k": 2}).json()["items"]
+    assert all(r["categorical"]["genre"] == ["Cooking"] for r in anonymous)

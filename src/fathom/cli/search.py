@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
             "understood": [{**c.to_dict(), "description": c.describe()} for c in understood],
             "personalised": {"user": args.user, "model": label, "weight": weight} if label else None,
             "total": result.total,
-            "corrections": result.corrections,
+            "corrections": result.corrected_words,
             "facets": result.facets,
             "hits": [{"id": h.doc_id, "scores": h.scores, "document": h.document} for h in result.hits],
             "notes": notes,
@@ -185,8 +185,8 @@ def run(args: argparse.Namespace) -> int:
     if understood:
         print("understood: " + "; ".join(result.understanding.describe()))
         print(f"searching for: {result.understanding.text!r}")
-    if result.corrections:
-        print("corrected: " + ", ".join(f"{a} -> {b}" for a, b in result.corrections.items()))
+    if result.corrected_words:
+        print("corrected: " + ", ".join(f"{a} -> {b}" for a, b in result.corrected_words.items()))
     print(f"{result.total} matching, top {len(result.hits)}:")
     for rank, h in enumerate(result.hits, 1):
         doc = h.document or {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +39,8 @@ class Recommendation:
     title: str
     reason: str
     because: str | None = None  # the history item behind the reason, when there is one
+    categorical: dict[str, list[str]] = field(default_factory=dict)  # the item's attributes, for item cards
+    numeric: dict[str, float] = field(default_factory=dict)
 
 
 class EngineReads:
@@ -78,7 +80,7 @@ class EngineReads:
         """Top-``k`` for a known user, every item in their stored events excluded."""
         if not self.store.has_user(user_id):
             raise NotFound(f"unknown user {user_id!r}")
-        return self._recommend(self.store.user_items(user_id), k, flt, user_id)
+        return self._attributed(self._recommend(self.store.user_items(user_id), k, flt, user_id))
 
     def recommend_recent(self, recent: Sequence[str], k: int = 10,
                          flt: SearchFilter | None = None) -> list[Recommendation]:
@@ -87,7 +89,7 @@ class EngineReads:
         unknown = [i for i in self.store.missing_items(recent) if i not in bundle.items]
         if unknown:
             raise NotFound(f"unknown item {unknown[0]!r}")
-        return self._recommend(list(dict.fromkeys(recent)), k, flt, None)
+        return self._attributed(self._recommend(list(dict.fromkeys(recent)), k, flt, None))
 
     def _recommend(self, history_ids: list[str], k: int, flt: SearchFilter | None,
                    user_id: str | None) -> list[Recommendation]:
@@ -138,7 +140,19 @@ class EngineReads:
             out.append(Recommendation(item, float(score), titles.get(item, item), reason, src))
         return out
 
+    def _attributed(self, recs: list[Recommendation]) -> list[Recommendation]:
+        """``recs`` with each item's catalogue attributes (one store query for all of them)."""
+        items = self.store.get_items(r.item_id for r in recs)
+        for r in recs:
+            if (item := items.get(r.item_id)) is not None:
+                r.categorical, r.numeric = dict(item.categorical), dict(item.numeric)
+        return recs
+
     def similar(self, item_id: str, k: int = 10, flt: SearchFilter | None = None) -> list[Recommendation]:
+        """Items most similar to ``item_id`` (see :meth:`_similar`), with their attributes."""
+        return self._attributed(self._similar(item_id, k, flt))
+
+    def _similar(self, item_id: str, k: int = 10, flt: SearchFilter | None = None) -> list[Recommendation]:
         """Items most similar to ``item_id``: the model's neighbours when it knows the item, else items whose
         text matches its title (a new catalogue item)."""
         bundle, _ = self._require_bundle()

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS events (
     received_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_user ON events (user_id, id);
+CREATE INDEX IF NOT EXISTS events_by_arrival ON events (received_at);
 CREATE TABLE IF NOT EXISTS model_versions (
     version INTEGER PRIMARY KEY AUTOINCREMENT,
     model TEXT NOT NULL,

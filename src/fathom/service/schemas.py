@@ -42,6 +42,9 @@ class RecommendedItem(BaseModel):
     score: float
     reason: str
     because: str | None = None
+    categorical: dict[str, list[str]] = {}
+    """The item's categorical attributes (e.g. genres), for item cards."""
+    numeric: dict[str, float] = {}
 
 
 class RecommendResponse(BaseModel):
@@ -78,6 +81,7 @@ class SearchResponse(BaseModel):
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
     corrections: dict[str, str]
+    """Typo corrections applied: the word as typed -> the word searched for, as the catalogue writes it."""
 
 
 class EventBatch(Body):
