@@ -12,7 +12,7 @@ written beside it) or from the small grids with --tune.
 import sys
 from pathlib import Path
 
-from fathom.evaluate.context import main
+from fathom.benchmarks.context import main
 
 if __name__ == "__main__":
     here = Path(__file__).parent

@@ -7,7 +7,7 @@
 import argparse
 from pathlib import Path
 
-from fathom.evaluate.protocols import protocol_names, run_protocol
+from fathom.benchmarks.protocols import protocol_names, run_protocol
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -9,7 +9,7 @@
 import sys
 from pathlib import Path
 
-from fathom.evaluate.sequential import main
+from fathom.benchmarks.sequential import main
 
 if __name__ == "__main__":
     here = Path(__file__).parent

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fathom.evaluate.sequential import evaluate_next_item, for_test, prepare_ml1m_seq
+from fathom.benchmarks.sequential import evaluate_next_item, for_test, prepare_ml1m_seq
 from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.sasrec import SASRec
 

@@ -7,7 +7,7 @@
 import sys
 from pathlib import Path
 
-from fathom.evaluate.speed import main
+from fathom.benchmarks.speed import main
 
 if __name__ == "__main__":
     args = sys.argv[1:]

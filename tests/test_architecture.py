@@ -19,7 +19,7 @@ LAYERS = {
     "models": 3,
     "runs": 4,
     "retrieval": 5, "evaluate": 5,
-    "online": 6, "quickstart": 6,
+    "online": 6, "quickstart": 6, "benchmarks": 6,
     "service": 7,
     "cli": 8,
 }

@@ -198,16 +198,16 @@ def test_demo_serve_starts_the_service_after_the_main_job(monkeypatch):
 
 
 def test_benchmark_dispatches_every_protocol_with_its_options(monkeypatch, tmp_path):
-    import fathom.cli.benchmark as bench
-    import fathom.evaluate.context as context
-    import fathom.evaluate.sequential as sequential
-    import fathom.evaluate.speed as speed
+    import fathom.benchmarks.context as context
+    import fathom.benchmarks.protocols as protocols
+    import fathom.benchmarks.sequential as sequential
+    import fathom.benchmarks.speed as speed
 
     calls = []
     monkeypatch.setattr(sequential, "main", lambda argv: calls.append(("seq", argv)))
     monkeypatch.setattr(speed, "main", lambda argv: calls.append(("speed", argv)))
     monkeypatch.setattr(context, "main", lambda argv: calls.append(("context", argv)))
-    monkeypatch.setattr(bench, "run_protocol", lambda name, **kw: calls.append((name, kw)))
+    monkeypatch.setattr(protocols, "run_protocol", lambda name, **kw: calls.append((name, kw)))
     out = str(tmp_path)
     assert main(["benchmark", "ml1m-seq", "--out", out, "--quick", "--only", "SASRec"]) == 0
     assert main(["benchmark", "ml1m-context", "--out", out, "--only", "context", "imbalance"]) == 0

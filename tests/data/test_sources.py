@@ -12,8 +12,8 @@ import pytest
 from fathom.data import sources
 from fathom.data.prepare import PrepareConfig, prepare
 from fathom.data.sources import WheelUnavailableError, cache_root, load_builtin
-from fathom.evaluate.context import load_context_data
-from fathom.evaluate.sequential import seq_prepare_config
+from fathom.benchmarks.context import load_context_data
+from fathom.benchmarks.sequential import seq_prepare_config
 
 
 def test_movielens_100k(builtin_cache):

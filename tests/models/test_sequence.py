@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from fathom.data.interactions import Interactions
-from fathom.evaluate.sequential import seq_split
+from fathom.benchmarks.sequential import seq_split
 from fathom.models import losses
 from fathom.models.gru4rec import GRU4Rec
 from fathom.models.sasrec import SASRec
@@ -326,7 +326,7 @@ def test_protocol_ranks_the_test_item_after_the_validation_item():
     from fathom.data.prepare import PreparedData
     from fathom.data.vocab import Vocabulary
     from fathom.evaluate.experiment import ModelSpec
-    from fathom.evaluate.sequential import run_seq_protocol, seq_prepare_config
+    from fathom.benchmarks.sequential import run_seq_protocol, seq_prepare_config
 
     inter, _ = cycle_data(length=12)
     split = seq_split(inter)  # timestamps all 0: the input order is the time order

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from fathom.benchmarks import configs_dir
 from fathom.cli._common import add_data_arguments, dataset_from_args, print_metrics
 from fathom.data.prepare import prepare
 from fathom.evaluate.tuning import SearchSpace, TuneResult, default_space, load_space, tune
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         result = _tune_protocol(args, space)
         out = Path(args.out or Path("runs/tune") / f"{args.protocol}-{args.model}.json")
         if args.protocol == "ml1m-seq":
-            from fathom.evaluate.sequential import write_seq_config
+            from fathom.benchmarks.sequential import write_seq_config
 
             out = write_seq_config(result, out)
         else:
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _seq_label(model: str) -> str:
-    from fathom.evaluate.sequential import SEQ_LABELS
+    from fathom.benchmarks.sequential import SEQ_LABELS
 
     return SEQ_LABELS.get(model, model)
 
@@ -96,7 +97,7 @@ def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
     if given:  # the protocol fixes its data, cleaning and split
         raise SystemExit(f"--protocol {args.protocol} brings its own data and split; drop {', '.join(given)}")
     if args.protocol == "ml1m-seq":
-        from fathom.evaluate.sequential import SEQ_LABELS, tune_seq
+        from fathom.benchmarks.sequential import SEQ_LABELS, tune_seq
 
         if args.model not in SEQ_LABELS:
             raise SystemExit(f"--protocol {args.protocol} tunes {' or '.join(SEQ_LABELS)}, not {args.model}")
@@ -106,8 +107,8 @@ def _tune_protocol(args: argparse.Namespace, space: SearchSpace) -> TuneResult:
         print(f"tuning {args.model} on {args.protocol}: {len(space)} settings, up to {args.trials} trials / "
               f"{args.budget:.0f} s, validation {metric} only (each trial is a whole training run)")
         return tune_seq(args.model, space, parse_settings(args.set), args.trials, args.budget, args.seed,
-                        quick=args.quick, metric=metric)
-    from fathom.evaluate.context import CONTEXT_MODELS, tune_context
+                        quick=args.quick, metric=metric, configs=configs_dir())
+    from fathom.benchmarks.context import CONTEXT_MODELS, tune_context
 
     if args.model not in CONTEXT_MODELS:
         raise SystemExit(f"--protocol {args.protocol} tunes {' or '.join(CONTEXT_MODELS)}, not {args.model}")

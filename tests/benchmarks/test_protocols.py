@@ -8,8 +8,8 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
+from fathom.benchmarks.protocols import _merge_previous, comparison_rows, get_protocol, run_protocol
 from fathom.evaluate.experiment import ModelResult, PeakMemory
-from fathom.evaluate.protocols import _merge_previous, comparison_rows, get_protocol, run_protocol
 
 
 def _result(label: str, ndcg: float) -> ModelResult:

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from fathom.benchmarks.speed import SPEED_SPECS, SpeedSpec, main, time_models, write_speed_table
 from fathom.data.interactions import Interactions
-from fathom.evaluate.speed import SPEED_SPECS, SpeedSpec, main, time_models, write_speed_table
 
 
 def _split(n_users=40, n_items=60, seed=0):

@@ -19,7 +19,7 @@ A sequential model (a :class:`~fathom.models.sequence.SequentialRecommender`) is
 ``model.with_history(valid)``. Any other Recommender is scored as fitted (its view of the user is the training
 data), which is what a non-sequential baseline has in this protocol.
 
-Run it from the command line: ``python benchmarks/seq.py`` (or ``python -m fathom.evaluate.sequential [--quick]
+Run it from the command line: ``python benchmarks/seq.py`` (or ``python -m fathom.benchmarks.sequential [--quick]
 [--only LABEL ...] [--configs DIR] [--out DIR]``).
 """
 
@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from fathom.benchmarks import configs_dir
 from fathom.data.interactions import Interactions
 from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.splits import Split, split_leave_one_out
@@ -45,7 +46,6 @@ MAX_LEN = 50
 PUBLISHED_NDCG10: dict[str, float] = {"SASRec": 0.1286, "GRU4Rec": 0.1545, "RepeatNet (best)": 0.1662}
 #: RecBole's seconds per training epoch, measured on the CPU Fathom is developed on
 RECBOLE_SECONDS_PER_EPOCH: dict[str, float] = {"SASRec": 1714.0, "GRU4Rec": 309.0}
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "configs"
 
 
 SeqTime = Literal["float32", "exact"]
@@ -98,12 +98,16 @@ def for_test(model: Recommender, valid: Interactions) -> Recommender:
 SEQ_LABELS: dict[str, str] = {"sasrec": "SASRec", "gru4rec": "GRU4Rec"}  # table labels by registry name
 
 
-def load_seq_specs(folder: str | Path = CONFIG_DIR) -> list[ModelSpec]:
+def load_seq_specs(folder: str | Path | None = None) -> list[ModelSpec]:
     """One ModelSpec per ``ml1m_seq_*.json`` in ``folder`` (a model's row, or a variant such as
     ``ml1m_seq_sasrec_history.json``): {"model", "label", "config"} -> one candidate
     (trial logs beside them, ``*.trials.json``, are skipped)."""
+    folder = configs_dir() if folder is None else Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no folder of ml1m_seq_*.json configs; pass --configs DIR or set "
+                                "FATHOM_BENCHMARK_CONFIGS (the checkout's benchmarks/configs has them)")
     specs = []
-    for path in sorted(Path(folder).glob("ml1m_seq_*.json")):
+    for path in sorted(folder.glob("ml1m_seq_*.json")):
         if path.name.endswith(".trials.json"):
             continue
         spec = json.loads(path.read_text())
@@ -119,7 +123,7 @@ def tune_seq(
     timeout_s: float | None = 600.0,
     seed: int = 0,
     quick: bool = False,
-    configs: str | Path | None = CONFIG_DIR,
+    configs: str | Path | None = None,
     data: PreparedData | None = None,
     metric: str = "ndcg@10",
     log: Callable[[str], None] = print,
@@ -307,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> list[ModelResult]:
 
     parser = argparse.ArgumentParser(description="RecBole 'ml-1m seq' protocol: SASRec and GRU4Rec")
     parser.add_argument("--quick", action="store_true", help="1,000 users, 2 epochs: a fast smoke run")
-    parser.add_argument("--configs", default=str(CONFIG_DIR), help="folder of ml1m_seq_*.json (one table row each)")
+    parser.add_argument("--configs", default=None, help="folder of ml1m_seq_*.json (one table row each; default "
+                        "$FATHOM_BENCHMARK_CONFIGS or the checkout's benchmarks/configs)")
     parser.add_argument("--only", nargs="+", metavar="LABEL",
                         help="run only these models (labels as in the table); the other rows in --out are kept")
     parser.add_argument("--out", help="write ml1m_seq.json and ml1m_seq.md into this folder")

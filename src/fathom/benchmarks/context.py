@@ -14,7 +14,7 @@
    distribution on implicit data.
 
 Each returns rows for a table; ``quick=True`` runs a small user sample with few epochs. Run them with
-``python -m fathom.evaluate.context [--quick] [--only context|multitask|imbalance] [--tune]``.
+``python -m fathom.benchmarks.context [--quick] [--only context|multitask|imbalance] [--tune]``.
 """
 
 from __future__ import annotations
@@ -421,14 +421,19 @@ TABLE_NOTES = {
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    parser = argparse.ArgumentParser(prog="python -m fathom.evaluate.context", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m fathom.benchmarks.context", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"the first {QUICK_USERS} users, 3 epochs")
     parser.add_argument("--only", choices=("context", "multitask", "imbalance"), action="append")
     parser.add_argument("--tune", action="store_true", help="search the grids on validation, write the configs")
-    parser.add_argument("--configs", type=Path, default=Path("benchmarks/configs"))
+    parser.add_argument("--configs", type=Path, default=None, help="folder of the tuned configs (default "
+                        "$FATHOM_BENCHMARK_CONFIGS or the checkout's benchmarks/configs)")
     parser.add_argument("--out", type=Path, help="write the tables here as <protocol>.md and .json")
     args = parser.parse_args(argv)
+    if args.configs is None:
+        from fathom.benchmarks import configs_dir
+
+        args.configs = configs_dir()
     runs = {
         "context": lambda: context_protocol(args.quick, args.tune, args.configs),
         "multitask": lambda: multitask_protocol(args.quick, args.tune, args.configs),

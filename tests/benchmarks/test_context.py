@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from fathom.evaluate.context import context_protocol, main, tune_context
+from fathom.benchmarks.context import context_protocol, main, tune_context
 from fathom.evaluate.tuning import parse_space
 
 
@@ -75,8 +75,8 @@ def test_cli_tune_protocol_refuses_models_and_metrics_it_cannot_tune(capsys):
 
 
 def test_cli_tune_quick_runs_each_protocol_on_a_sample_and_writes_the_file_its_benchmark_replays(tmp_path, capsys):
+    from fathom.benchmarks.sequential import load_seq_specs
     from fathom.cli.main import main as cli
-    from fathom.evaluate.sequential import load_seq_specs
 
     space = tmp_path / "space.json"
     space.write_text(json.dumps({"lr": {"type": "float", "low": 1e-3, "high": 3e-3, "log": True}}))

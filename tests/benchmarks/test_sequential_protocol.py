@@ -9,10 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fathom.data.interactions import Interactions
-from fathom.data.prepare import PrepareConfig
-from fathom.evaluate.experiment import ModelSpec
-from fathom.evaluate.sequential import (
+from fathom.benchmarks.sequential import (
     load_results,
     load_timing,
     main,
@@ -22,6 +19,9 @@ from fathom.evaluate.sequential import (
     time_epochs,
     write_tables,
 )
+from fathom.data.interactions import Interactions
+from fathom.data.prepare import PrepareConfig
+from fathom.evaluate.experiment import ModelSpec
 
 N_ITEMS, N_USERS, LENGTH = 30, 60, 14
 SASREC = {"max_len": 8, "factors": 16, "n_blocks": 1, "n_heads": 1, "ffn_size": 32, "dropout": 0.0,
@@ -120,7 +120,7 @@ def test_time_only_needs_saved_results(tmp_path, capsys):
 
 
 def test_tune_seq_starts_from_the_benchmark_config_and_writes_a_spec_the_benchmark_replays(cyclic_walks, tmp_path):
-    from fathom.evaluate.sequential import load_seq_specs, tune_seq, write_seq_config
+    from fathom.benchmarks.sequential import load_seq_specs, tune_seq, write_seq_config
     from fathom.evaluate.tuning import parse_space
 
     committed = tmp_path / "committed"

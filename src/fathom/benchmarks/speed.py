@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from fathom.benchmarks.protocols import get_protocol
 from fathom.data.interactions import Interactions
 from fathom.evaluate.experiment import PeakMemory
-from fathom.evaluate.protocols import get_protocol
 from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.registry import get_model_class
 
