@@ -25,7 +25,7 @@ class BPRConfig(TorchConfig):
     init_std: float = Field(0.01, gt=0, description="standard deviation of the normal initial embeddings")
     n_neg: int = Field(4, ge=1, description="sampled negatives per positive pair (the loss is their mean)")
     # training defaults: batch, optimiser and epochs as chosen on MovieLens-1M validation NDCG@10; the rate is 4x the
-    # ML-1M benchmark's (5e-4, which its grid in evaluate/protocols.py sets itself) so that a data set of 100k
+    # ML-1M benchmark's (5e-4, which its grid in fathom/benchmarks/protocols.py sets itself) so that a data set of 100k
     # events converges in a few dozen epochs: on MovieLens-100K the best validation NDCG@10 comes at epoch 35
     # (.2452) instead of 121 (.2471) (docs/experiments/bpr-defaults.md); early stopping (patience 10) then ends
     # training long before the last epoch
