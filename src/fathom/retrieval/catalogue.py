@@ -43,7 +43,7 @@ def read_rows(path: str | Path) -> list[dict]:
 def _number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | np.number):
         return float(value)
     if isinstance(value, str):
         try:
@@ -83,18 +83,28 @@ def rows_to_documents(
         numeric = [c for c in rest if all(_number(r.get(c)) is not None for r in rows if r.get(c) not in (None, ""))]
     if categorical is None:
         categorical = [c for c in rest if c not in numeric]
-    docs = []
-    for r in rows:
-        cats: dict[str, str | list[str]] = {}
-        for c in categorical:
-            v = r.get(c)
-            if v in (None, ""):
-                continue
-            cats[c] = [str(x) for x in v] if isinstance(v, list) else [s.strip() for s in str(v).split(list_sep)]
-        nums = {c: x for c in numeric if (x := _number(r.get(c))) is not None}
-        fields = {f: str(r.get(f) or "") for f in text_fields}
-        docs.append(Document(id=str(r[id_field]), fields=fields, categorical=cats, numeric=nums))
-    return docs
+    return [row_document(r, str(r[id_field]), text_fields, categorical, numeric, list_sep) for r in rows]
+
+
+def row_document(row: Mapping, doc_id: str, text_fields: Sequence[str], categorical: Sequence[str],
+                 numeric: Sequence[str], list_sep: str | None = "|") -> Document:
+    """The one row-to-document mapping: text fields as strings; categorical values as a list (a list or array
+    as it is, a string split on ``list_sep`` when given; blanks and missing values left out); numeric values
+    that are finite numbers."""
+    cats: dict[str, str | list[str]] = {}
+    for c in categorical:
+        v = row.get(c)
+        if isinstance(v, list | tuple | np.ndarray):
+            values = [str(x) for x in v]
+        elif v is None or (isinstance(v, float) and not np.isfinite(v)):
+            values = []
+        else:
+            values = str(v).split(list_sep) if list_sep else [str(v)]
+        if values := [x.strip() for x in values if x.strip()]:
+            cats[c] = values
+    nums = {c: x for c in numeric if (x := _number(row.get(c))) is not None and np.isfinite(x)}
+    fields = {f: str(row.get(f) or "") for f in text_fields}
+    return Document(id=doc_id, fields=fields, categorical=cats, numeric=nums)
 
 
 def build_catalogue_index(
@@ -129,17 +139,7 @@ def catalogue_documents(catalog: Catalog) -> tuple[list[Document], dict[str, flo
     numeric = [c for c, kind in schema.items() if kind == "float"]
     docs = []
     for row in catalog.frame.to_dict("records"):
-        texts = {c: str(row[c] or "") for c in text}
-        if not any(texts.values()):
+        if not any(str(row[c] or "") for c in text):
             continue  # an item the events know but the catalogue does not describe
-        cats: dict[str, str | list[str]] = {}
-        for c in categorical:
-            if schema[c] == "list" and len(row[c]):
-                cats[c] = [str(v) for v in row[c]]
-            elif schema[c] == "category" and row[c]:
-                cats[c] = str(row[c])
-        nums = {c: float(row[c]) for c in numeric if row[c] is not None and np.isfinite(row[c])}
-        docs.append(Document(id=str(row["item_id"]), fields=texts, categorical=cats, numeric=nums))
+        docs.append(row_document(row, str(row["item_id"]), text, categorical, numeric, list_sep=None))
     return docs, fields
-
-
