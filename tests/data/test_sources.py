@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fathom.benchmarks.context import load_context_data
+from fathom.benchmarks.sequential import seq_prepare_config
 from fathom.data import sources
 from fathom.data.prepare import PrepareConfig, prepare
 from fathom.data.sources import WheelUnavailableError, cache_root, load_builtin
-from fathom.benchmarks.context import load_context_data
-from fathom.benchmarks.sequential import seq_prepare_config
 
 
 def test_movielens_100k(builtin_cache):

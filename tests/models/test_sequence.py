@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fathom.data.interactions import Interactions
 from fathom.benchmarks.sequential import seq_split
+from fathom.data.interactions import Interactions
 from fathom.models import losses
 from fathom.models.gru4rec import GRU4Rec
 from fathom.models.sasrec import SASRec
@@ -323,10 +323,10 @@ def test_seq_split_leaves_the_last_two_items_out_in_time_order():
 
 
 def test_protocol_ranks_the_test_item_after_the_validation_item():
+    from fathom.benchmarks.sequential import run_seq_protocol, seq_prepare_config
     from fathom.data.prepare import PreparedData
     from fathom.data.vocab import Vocabulary
     from fathom.evaluate.experiment import ModelSpec
-    from fathom.benchmarks.sequential import run_seq_protocol, seq_prepare_config
 
     inter, _ = cycle_data(length=12)
     split = seq_split(inter)  # timestamps all 0: the input order is the time order
