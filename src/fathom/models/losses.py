@@ -96,28 +96,24 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
     :data:`SOFTMAX_STORE_BYTES`; above that only the (P,) log-partition is kept and the backward pass recomputes
     each chunk's logits (one more catalogue-wide matrix product) instead. Both give bit for bit the same gradients;
     value and gradients equal ``F.cross_entropy(hidden @ table.T, targets)``'s, about twice as fast on a CPU.
-    With ``dtype`` bfloat16 the three matrix products (logits, the gradients of hidden and table) take bfloat16
-    inputs; the log-sum-exp, the softmax and the gradient sums stay float32.
     Returns the mean and the (P,) log-partitions (log-sum-exp of each row's logits), both differentiable.
     """
 
     @staticmethod
-    def forward(ctx, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, chunk: int,
-                dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(ctx, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,
+                chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
         ctx.set_materialize_grads(False)
-        low = dtype != torch.float32
-        h_c, t_c = (hidden.to(dtype), table.to(dtype)) if low else (hidden, table)
         store = hidden.shape[0] * table.shape[0] * 4 <= SOFTMAX_STORE_BYTES
         probs = hidden.new_empty(hidden.shape[0], table.shape[0], dtype=torch.float32) if store else None  # (P, n)
         parts = []
-        for start, h in zip(range(0, hidden.shape[0], chunk), h_c.split(chunk), strict=True):
-            logits = (h @ t_c.T).float()  # (c, n)
+        for start, h in zip(range(0, hidden.shape[0], chunk), hidden.split(chunk), strict=True):
+            logits = h @ table.T  # (c, n)
             parts.append(torch.logsumexp(logits, dim=1))  # (c,)
             if probs is not None:
                 torch.exp(logits.sub_(parts[-1][:, None]), out=probs[start : start + chunk])
         lse = torch.cat(parts)  # (P,)
         ctx.save_for_backward(hidden, table, targets, lse)
-        ctx.chunk, ctx.dtype, ctx.probs = chunk, dtype, probs
+        ctx.chunk, ctx.probs = chunk, probs
         return (lse - (hidden * table[targets]).sum(1)).mean(), lse
 
     @staticmethod
@@ -126,16 +122,12 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
         if grad is None:
             grad = lse.new_zeros(())
         probs, ctx.probs = ctx.probs, None  # used up in place: a second backward recomputes
-        low = ctx.dtype != torch.float32
-        h_all, t_c = (hidden.to(ctx.dtype), table.to(ctx.dtype)) if low else (hidden, table)
         scale = grad / hidden.shape[0]
         grad_hidden, grad_table = torch.empty_like(hidden), torch.zeros_like(table)
         for start in range(0, hidden.shape[0], ctx.chunk):
-            h = h_all[start : start + ctx.chunk]  # (c, d)
+            h = hidden[start : start + ctx.chunk]  # (c, d)
             if probs is not None:
                 p = probs[start : start + ctx.chunk]  # (c, n) softmax from the forward pass
-            elif low:
-                p = ((h @ t_c.T).float() - lse[start : start + ctx.chunk, None]).exp_()  # (c, n) softmax
             else:
                 p = torch.addmm(-lse[start : start + ctx.chunk, None], h, table.T).exp_()  # (c, n) softmax
             rows = torch.arange(len(h))
@@ -145,33 +137,26 @@ class _ChunkedSoftmaxCE(torch.autograd.Function):
             else:  # d lse / d logits is the softmax too
                 p *= scale + grad_lse[start : start + ctx.chunk, None]
                 p[rows, targets[start : start + ctx.chunk]] -= scale
-            if low:
-                p_c = p.to(ctx.dtype)
-                grad_hidden[start : start + ctx.chunk] = p_c @ t_c  # (c, d)
-                grad_table += p_c.T @ h  # (n, d), summed in float32
-            else:
-                grad_hidden[start : start + ctx.chunk] = p @ table  # (c, d)
-                grad_table.addmm_(p.T, h)  # (n, d)
-        return grad_hidden, grad_table, None, None, None
+            grad_hidden[start : start + ctx.chunk] = p @ table  # (c, d)
+            grad_table.addmm_(p.T, h)  # (n, d)
+        return grad_hidden, grad_table, None, None
 
 
 def full_softmax_loss(
     hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor, chunk: int = 256, label_smoothing: float = 0.0,
-    compute_dtype: torch.dtype = torch.float32, return_lse: bool = False,
+    return_lse: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Mean cross-entropy over the whole catalogue: hidden (P, d), targets (P,) int64, table (n, d).
 
     ``label_smoothing`` = e puts 1 - e of the target mass on the true item and e uniformly on every item (as
     ``F.cross_entropy``): the loss is CE + e * (z_target - mean_j z_j), with the mean logit <hidden, mean(table)>.
-    ``compute_dtype`` (float32 inputs only): the dtype of the (P, n) matrix products; bfloat16 is about twice as
-    fast on CPUs with bfloat16 instructions and rounds each logit to about three significant digits.
     ``return_lse``: also return the (P,) log-partitions of the logits (differentiable), as ``(loss, lse)``.
     """
     if hidden.dtype != torch.float32 or table.dtype != torch.float32:
         logits = hidden @ table.T  # (P, n)
         value = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
         return (value, torch.logsumexp(logits, dim=1)) if return_lse else value
-    value, lse = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk, compute_dtype)
+    value, lse = _ChunkedSoftmaxCE.apply(hidden, table, targets, chunk)
     if label_smoothing > 0:
         spread = ((hidden * (table[targets] - table.mean(0))).sum(-1)).mean()  # mean of z_target - mean_j z_j
         value = value + label_smoothing * spread
