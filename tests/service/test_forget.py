@@ -55,5 +55,5 @@ def test_another_worker_forgets_at_its_next_request(make_client, data_dir):
     first.delete("/users/u5")
     second.get("/health")  # any request catches up
     assert "u5" not in second.app.state.engine.bundle.users
-    # a version registered before the deletion that is activated later is loaded without the id too
+    # and the deleted user is unknown to it from then on
     assert second.get("/recommend/u5").status_code == 404

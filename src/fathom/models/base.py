@@ -46,6 +46,7 @@ from safetensors.numpy import load_file, save_file
 from fathom.config import Config
 from fathom.data.interactions import Interactions
 from fathom.metrics.topk import top_k
+from fathom.models.fold_in import contributions, fold_in_scores, top_contributors
 
 FORMAT_VERSION = 1
 
@@ -193,8 +194,6 @@ class Recommender(ABC):
         weights: (H,) how much each history item counts (e.g. recent ones more), where the model folds the
         history in. Linear models fold the whole history in exactly; others score a known user with their own
         representation and fold a new user in through ``similar_items`` (:mod:`fathom.models.fold_in`)."""
-        from fathom.models.fold_in import fold_in_scores
-
         self._check_fitted()
         history = self._check_ids(np.asarray(history, dtype=np.int64), self.n_items, "history item")
         if self.item_item_weights() is None and user is not None:
@@ -204,8 +203,6 @@ class Recommender(ABC):
     def explain(self, history: np.ndarray, items: np.ndarray) -> list[int | None]:
         """For each of ``items``, the item of ``history`` (most recent first) that adds most to its score (linear
         models) or is most similar to it (item vectors); None when none does (the item is there by popularity)."""
-        from fathom.models.fold_in import contributions, top_contributors
-
         history = np.asarray(history, dtype=np.int64)
         return top_contributors(contributions(self, history) if len(history) else None, history, items)
 

@@ -17,14 +17,14 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from fathom.config import Config
+from fathom.metrics.topk import top_k
 
 if TYPE_CHECKING:
     from fathom.models.base import Recommender
 
-# chosen on validation users of benchmarks/click_replay.py (MovieLens-1M, EASE): test hit@10 of the next event
-# .1332 with every item counted once, .2676 with these (benchmarks/results/click_replay.md)
+# chosen on validation users of benchmarks/click_replay.py (MovieLens-1M, EASE); the measured gain is in
+# benchmarks/results/click_replay.md
 RECENCY_BOOST, RECENCY_HALF_LIFE = 30.0, 3.0
-
 
 
 class HistoryPolicy(Config):
@@ -136,8 +136,6 @@ def rank_history(model: Recommender, history: np.ndarray, k: int, user: int | No
     as ``policy`` says and scored by :meth:`Recommender.score_history`; equal scores go by ``popularity``; items
     in the history, and those outside ``allowed`` (n_items,) bool, are left out; reasons come from
     :meth:`Recommender.explain`."""
-    from fathom.metrics.topk import top_k
-
     history = np.asarray(history, dtype=np.int64)
     recent, weights = (policy or HistoryPolicy()).recent(history)
     scores = model.score_history(recent, user, popularity, weights)  # (n_items,)

@@ -13,7 +13,7 @@ import numpy as np
 
 from fathom.data.dataset import Dataset
 from fathom.data.records import Catalog
-from fathom.online.records import EventRecord, ItemRecord, VersionRecord
+from fathom.online.records import MAX_TIMESTAMP, EventRecord, ItemRecord, VersionRecord
 from fathom.online.store import Store
 from fathom.online.versions import train_version
 from fathom.retrieval.catalogue import catalogue_documents
@@ -110,8 +110,6 @@ def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = 
     users' interactions as events (in time order), and its model ``label`` registered and activated as version 1
     (copied in the deployment format the run saved it in). ``GET /recommend`` then answers what
     ``fathom recommend --run RUN`` answers. Returns None when the folder was already prepared."""
-    import shutil
-
     from fathom.online.engine import Engine
     from fathom.online.leases import held_lease
     from fathom.online.processes import lease_owner
@@ -136,7 +134,7 @@ def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = 
         users, item_ids = data.user_vocab.ids, data.item_vocab.ids
         store.add_events([EventRecord(user_id=str(users[inter.user[r]]), item_id=str(item_ids[inter.item[r]]),
                                       event="click", value=max(float(inter.value[r]), 0.0),
-                                      timestamp=int(min(max(inter.timestamp[r], 0), 253_402_300_799)))
+                                      timestamp=int(min(max(inter.timestamp[r], 0), MAX_TIMESTAMP)))
                           for r in order])
         log(f"    stored {len(items)} items and {len(inter)} events of {len(users)} users")
         log("2/3 registering the run's model as version 1")
@@ -144,9 +142,6 @@ def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = 
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         with held_lease(store, lease_owner("import")):
             relative = save_version_folder(store, ModelBundle(model, data.user_vocab, data.item_vocab), label)
-            for extra in ("metrics.json",):
-                if (source.models_dir / label / extra).is_file():
-                    shutil.copy(source.models_dir / label / extra, store.artefacts / relative / extra)
             version = store.add_version(model.name, relative, len(users), len(item_ids), len(inter),
                                         model.config.to_dict(), metrics=metrics,
                                         trained_through=store.events_after(-1), note=f"imported from run {run}")

@@ -30,7 +30,7 @@ from fathom.config import Config
 from fathom.models.fold_in import HistoryPolicy
 from fathom.online.cold import TextNeighbours
 from fathom.online.engine_index import EngineIndex
-from fathom.online.engine_reads import BECAUSE, NEXT_AFTER, POPULAR, EngineReads, Recommendation
+from fathom.online.engine_reads import EngineReads, Recommendation
 from fathom.online.errors import NoActiveModel, NotFound
 from fathom.online.processes import lease_owner
 from fathom.online.records import EventRecord, ItemRecord, VersionRecord
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BECAUSE", "NEXT_AFTER", "POPULAR", "Engine", "EngineConfig", "Recommendation"]
+__all__ = ["Engine", "EngineConfig", "Recommendation"]
 
 class EngineConfig(Config):
     encoder: EncoderName | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
 
@@ -63,12 +64,8 @@ class EventTables(StoreBase):
     def replayed(self, key: str, events: Iterable[EventRecord]) -> int | None:
         """The count first stored for the batch with idempotency ``key``, or None when the key is new (Conflict
         when it was used for other events)."""
-        rows = self._query("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,))
-        if not rows:
-            return None
-        if rows[0][0] != _digest(list(events)):
-            raise Conflict(f"header Idempotency-Key: {key!r} was used for another batch of events")
-        return int(rows[0][1])
+        with self._lock:
+            return _seen(self._conn, key, _digest(list(events)))
 
     def add_events_once(self, events: Iterable[EventRecord], key: str | None = None) -> tuple[int, bool]:
         """:meth:`add_events`, returning (stored, replayed): replayed is True when ``key`` was seen before."""
@@ -80,11 +77,8 @@ class EventTables(StoreBase):
         with self._tx() as c:
             if key is not None:
                 digest = _digest(events)
-                seen = c.execute("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,)).fetchone()
-                if seen is not None:
-                    if seen[0] != digest:
-                        raise Conflict(f"header Idempotency-Key: {key!r} was used for another batch of events")
-                    return int(seen[1]), True
+                if (stored := _seen(c, key, digest)) is not None:
+                    return stored, True
                 c.execute("DELETE FROM ingest_keys WHERE at < ?", (now - INGEST_KEY_DAYS * 86400,))
                 c.execute("INSERT INTO ingest_keys (key, digest, stored, at) VALUES (?, ?, ?, ?)",
                           (key, digest, len(rows), now))
@@ -122,6 +116,16 @@ class EventTables(StoreBase):
     def events_after(self, event_id: int) -> int:
         """How many stored events arrived after the event ``event_id`` (0: all of them)."""
         return int(self._query("SELECT COUNT(*) FROM events WHERE id > ?", (int(event_id),))[0][0])
+
+
+def _seen(c: sqlite3.Connection, key: str, digest: str) -> int | None:
+    """The count stored under idempotency ``key``, None for a new key; Conflict when it was used for other events."""
+    row = c.execute("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    if row[0] != digest:
+        raise Conflict(f"header Idempotency-Key: {key!r} was used for another batch of events")
+    return int(row[1])
 
 
 def _digest(events: list[EventRecord]) -> str:
