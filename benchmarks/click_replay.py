@@ -6,8 +6,9 @@ scoring path, with recent events weighted more or not.
 
 Protocol: each replayed user's last ``--steps`` events (in time order) are held out; EASE (the service's default
 model, reg 250) is trained on every other event. Then each held-out event is replayed in order: before it, the
-user's top 10 is computed exactly as the service serves it (``Recommender.score_history`` on the user's history,
-most recent first, items already seen excluded); a hit is the coming event's item in that top 10. After each
+user's top 10 is computed exactly as the service serves it (``rank_history``: the user's history, most recent
+first, weighted by the recency setting and scored by ``Recommender.score_history``, items already seen excluded,
+ties by popularity); a hit is the coming event's item in that top 10. After each
 event the list is computed again, and "new in top 10" counts the items that entered it. Replayed users are split
 in two halves: the recency settings are chosen on the first (validation) and reported on the second (test).
 Writes ``benchmarks/results/click_replay.md``.
@@ -29,7 +30,8 @@ from fathom.data.interactions import Interactions
 from fathom.data.sources import load_builtin
 from fathom.data.vocab import Vocabulary
 from fathom.models.ease import EASE
-from fathom.models.fold_in import recency_weights
+from fathom.models.fold_in import HistoryPolicy, rank_history
+from fathom.runs import item_popularity
 
 OUT = Path(__file__).parent / "results" / "click_replay.md"
 BOOSTS = (0.0, 3.0, 10.0, 30.0, 100.0)
@@ -56,16 +58,16 @@ def split(frame: pd.DataFrame, n_users: int, steps: int, seed: int):
     return inter, replay
 
 
-def replay(model: EASE, users: dict, boost: float, half_life: float) -> dict[str, float]:
+def replay(model: EASE, users: dict, popularity: np.ndarray, boost: float, half_life: float) -> dict[str, float]:
+    """Replay each user's held-out events through the service's read path (:func:`rank_history`)."""
+    policy = HistoryPolicy(recency_boost=boost, recency_half_life=half_life)
     hits, steps, changed = 0, 0, []
     for history, coming in users.values():
         seen = list(history[::-1])  # most recent first
         before = None
         for item in coming:
-            h = np.asarray(seen, dtype=np.int64)
-            scores = model.score_history(h, weights=recency_weights(len(h), boost, half_life))
-            scores[h] = -np.inf
-            top = np.argpartition(-scores, 10)[:10]
+            top = rank_history(model, np.asarray(seen, dtype=np.int64), 10, popularity=popularity,
+                               policy=policy).items
             if before is not None:
                 changed.append(len(set(top) - set(before)))
             hits += int(item in top)
@@ -88,18 +90,19 @@ def main() -> None:
     inter, users = split(frame, 200 if args.quick else args.users, args.steps, args.seed)
     print(f"training EASE on {len(inter):,} events; replaying {len(users)} users x {args.steps} events", flush=True)
     model = EASE(reg=250.0).fit(inter)
+    popularity = item_popularity(inter)  # what serving breaks ties with
     names = sorted(users)
     valid = {u: users[u] for u in names[::2]}
     test = {u: users[u] for u in names[1::2]}
     rows = []
     for boost, half_life in [(0.0, 1.0), *itertools.product(BOOSTS[1:], HALF_LIVES)]:
-        result = replay(model, valid, boost, half_life)
+        result = replay(model, valid, popularity, boost, half_life)
         rows.append({"boost": boost, "half_life": half_life, **result})
         print(f"  validation boost {boost:g} half-life {half_life:g}: hit@10 {result['hit@10']:.4f}, "
               f"new in top 10 after an event {result['new in top 10']:.2f}", flush=True)
     best = max(rows, key=lambda r: r["hit@10"])
-    plain_test = replay(model, test, 0.0, 1.0)
-    best_test = replay(model, test, best["boost"], best["half_life"])
+    plain_test = replay(model, test, popularity, 0.0, 1.0)
+    best_test = replay(model, test, popularity, best["boost"], best["half_life"])
     lines = [
         "# Click replay: recent events weighted more",
         "",
