@@ -42,6 +42,16 @@ def block_data(seed: int = 0) -> tuple[Interactions, Interactions]:
     return train, test
 
 
+def block_text_vectors(n_items: int, dim: int = 16, seed: int = 1) -> np.ndarray:
+    """Stand-in item text vectors for text-aware models: items of block 0 (ids < 15) point near one direction,
+    the others near another, with noise; unit rows (n_items, dim) float32."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(0, 0.15, (n_items, dim))
+    v[:, 0] += np.arange(n_items) < BLOCK
+    v[:, 1] += np.arange(n_items) >= BLOCK
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
 class RecommenderConformance:
     model_name: ClassVar[str]
     config: ClassVar[dict[str, Any]] = {}
@@ -57,7 +67,13 @@ class RecommenderConformance:
     @classmethod
     def model(cls, data) -> Recommender:
         train, test = data
-        return get_model_class(cls.model_name)(**cls.config).fit(train, test)
+        return get_model_class(cls.model_name)(**cls.config).fit(train, test, **cls.fit_kwargs(N_ITEMS))
+
+    @classmethod
+    def fit_kwargs(cls, n_items: int) -> dict[str, Any]:
+        """Extra arguments of ``fit``: text-aware models get stand-in item text vectors."""
+        return {"item_vectors": block_text_vectors(n_items)} if get_model_class(cls.model_name).reads_item_text \
+            else {}
 
     def test_registry_name_matches(self):
         assert get_model_class(self.model_name).name == self.model_name
@@ -167,6 +183,30 @@ class RecommenderConformance:
             assert sources[0] in (3, 7) and sources[2] in (20, None)  # a block-0 item is explained by block 0
         assert model.explain(np.array([], dtype=np.int64), items) == [None] * len(items)
 
+    def test_add_items_scores_new_items_from_their_text(self, model, data, tmp_path: Path):
+        """Text-aware models score an item added after training from its text vector alone: two new items whose
+        text is like block 0's rank above every block-1 item for a block-0 history, and survive save / load.
+        Other models refuse, saying so."""
+        import copy
+
+        if not model.reads_item_text:
+            with pytest.raises(NotImplementedError, match="item text"):
+                copy.deepcopy(model).add_items(np.zeros((1, 16), np.float32))
+            return
+        grown = copy.deepcopy(model)
+        extra = block_text_vectors(N_ITEMS + 2, seed=7)[[0, 1]]  # two block-0-like texts
+        new = grown.add_items(extra)
+        assert new.tolist() == [N_ITEMS, N_ITEMS + 1] and grown.n_items == N_ITEMS + 2
+        assert grown.score(np.arange(3)).shape == (3, N_ITEMS + 2)
+        np.testing.assert_allclose(grown.score(np.arange(3))[:, :N_ITEMS], model.score(np.arange(3)),
+                                   rtol=1e-4, atol=1e-5)  # old items keep their scores
+        scores = grown.score_history(np.array([3, 7, 1, 9, 5]))
+        assert scores[new].min() > np.sort(scores[BLOCK:N_ITEMS])[-3], "new block-0 items rank with block 0"
+        again = type(model).load(grown.save(tmp_path / "grown"))
+        np.testing.assert_allclose(again.score(np.arange(3)), grown.score(np.arange(3)), rtol=1e-5, atol=1e-6)
+        with pytest.raises(ValueError, match="columns"):
+            grown.add_items(np.zeros((1, 3), np.float32))
+
     def test_save_and_load_in_a_fresh_process(self, model, tmp_path: Path):
         folder = model.save(tmp_path / "m")
         assert sorted(p.name for p in folder.iterdir()) == ["model.json", "weights.safetensors"]
@@ -202,7 +242,7 @@ class RecommenderConformance:
         train, _ = data
         grown = Interactions.from_arrays(train.user, train.item, N_USERS + 2, N_ITEMS + 3)
         frozen = model.config.replace(epochs=1, lr=1e-12, patience=None)  # one step that moves nothing
-        warm = type(model)(frozen).fit(grown, init_from=model)
+        warm = type(model)(frozen).fit(grown, init_from=model, **self.fit_kwargs(N_ITEMS + 3))
         old_state, new_state = model.net.state_dict(), warm.net.state_dict()
         assert warm.meta["warm_start"]["arrays"] == len(old_state)
         for name, old in old_state.items():
@@ -210,4 +250,4 @@ class RecommenderConformance:
             torch.testing.assert_close(new_state[name][block], old, atol=1e-6, rtol=0, msg=name)
         with pytest.raises(ValueError, match="at least init_from's users and items"):
             type(model)(frozen).fit(Interactions.from_arrays(train.user, train.item, N_USERS, N_ITEMS - 1),
-                                    init_from=model)
+                                    init_from=model, **self.fit_kwargs(N_ITEMS - 1))

@@ -22,6 +22,10 @@ Shapes and types (B = number of query users or items, n = n_items):
   item the prediction comes "next" after). Defaults cover three families: linear models (``item_item_weights``)
   fold any history in exactly; embedding models score a user they were trained on with their own representation
   and fold a new one in through ``similar_items``; sequence models override both to read the history itself.
+- Text-aware models (``reads_item_text = True``) take ``fit(train, valid, *, item_vectors=V)`` with V the
+  catalogue's (n_items, d) item text vectors (:mod:`fathom.text.item_text`), keep them in their weights, and
+  ``add_items(vectors)`` appends items known only by their text (m, d), returning their new indices: such an
+  item is scored at once, before any retraining. Other models raise NotImplementedError there.
 - ``save(path)`` writes a folder: ``model.json`` (model name, config, sizes, metadata) and
   ``weights.safetensors``; ``Recommender.load(path)`` rebuilds the model from that folder alone, in any process,
   without pickle.
@@ -82,6 +86,8 @@ class Recommender(ABC):
     Config: ClassVar[type[Config]]
     explanation: ClassVar[Literal["because", "next"]] = "because"
     """How :meth:`explain`'s history items read: "because you interacted with X", or "next after X"."""
+    reads_item_text: ClassVar[bool] = False
+    """Whether ``fit`` takes ``item_vectors`` (item text vectors) and ``add_items`` works."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         base = config if config is not None else self.Config()
@@ -219,6 +225,11 @@ class Recommender(ABC):
         sims = unit[items] @ unit.T
         sims[np.arange(len(items)), items] = -np.inf
         return top_k(sims, k)
+
+    def add_items(self, item_vectors: np.ndarray) -> np.ndarray:
+        """Append items known only by their (m, d) text vectors; returns their new indices (text-aware models)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read item text: it cannot score an item it was "
+                                  "not trained on")
 
     # -- persistence --------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

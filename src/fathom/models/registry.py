@@ -23,6 +23,7 @@ _MODELS: dict[str, str] = {
     "deepfm": "fathom.models.deepfm:DeepFM",
     "mmoe": "fathom.models.mmoe:MMoE",
     "admmslim": "fathom.models.admmslim:ADMMSLIM",
+    "textmean": "fathom.models.textmean:TextMean",
 }
 
 
