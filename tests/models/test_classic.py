@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fathom.data.interactions import Interactions
-from fathom.models.ease import ease_weights, gram_upper
+from fathom.models.ease import EASE, ease_weights, gram_upper, keep_largest
 from fathom.models.itemknn import cosine_item_similarity, keep_top_neighbours
 from fathom.models.popularity import Popularity
 from tests.models.conformance import RecommenderConformance
@@ -23,6 +23,36 @@ class TestItemKNN(RecommenderConformance):
 class TestEASE(RecommenderConformance):
     model_name = "ease"
     config = {"reg": 5.0}
+
+
+class TestEASEKeepingTheLargestWeights(RecommenderConformance):
+    """The stored weights are sparse: each item keeps its 8 largest weights (of 29)."""
+
+    model_name = "ease"
+    config = {"reg": 5.0, "keep": 8}
+
+
+def test_keep_largest_keeps_each_rows_largest_magnitudes():
+    w = np.array([[0, -0.9, 0.1, 0.5], [0.2, 0, -0.05, 0.3], [0.7, 0.6, 0, -0.8], [0, 0, 0, 0]], np.float32)
+    kept = keep_largest(w, 2, block_rows=3)  # two row blocks
+    expected = np.array([[0, -0.9, 0, 0.5], [0.2, 0, 0, 0.3], [0.7, 0, 0, -0.8], [0] * 4], np.float32)
+    np.testing.assert_array_equal(kept.toarray(), expected)
+    np.testing.assert_array_equal(keep_largest(w, 4).toarray(), w)
+
+
+def test_ease_keeps_the_dense_solutions_largest_weights_and_saves_them_sparse(tmp_path):
+    rng = np.random.default_rng(3)
+    x = (rng.random((60, 40)) < 0.2).astype(np.float32)
+    users, items = np.nonzero(x)
+    train = Interactions.from_arrays(users, items, 60, 40)
+    dense, kept = EASE(reg=2.0, keep=None).fit(train), EASE(reg=2.0, keep=10).fit(train)
+    assert isinstance(dense.weights, np.ndarray) and sp.issparse(kept.weights)
+    np.testing.assert_allclose(kept.weights.toarray(), keep_largest(dense.weights, 10).toarray(), rtol=1e-6)
+    np.testing.assert_allclose(kept.score(np.arange(60)), x @ kept.weights.toarray(), rtol=1e-5, atol=1e-6)
+    small, full = kept.save(tmp_path / "kept"), dense.save(tmp_path / "dense")
+    weight_bytes = lambda folder: (folder / "weights.safetensors").stat().st_size  # noqa: E731
+    assert weight_bytes(small) < weight_bytes(full)
+    np.testing.assert_allclose(EASE.load(small).score(np.arange(5)), kept.score(np.arange(5)), rtol=1e-6)
 
 
 def test_popularity_ranks_by_count():

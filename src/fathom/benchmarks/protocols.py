@@ -62,7 +62,7 @@ def _recbole_general() -> Protocol:
             ModelSpec("itemknn", ITEMKNN_GRID, label="ItemKNN"),
             ModelSpec("bpr", BPR_GRID, label="BPR"),
             ModelSpec("neumf", NEUMF_GRID, label="NeuMF"),
-            ModelSpec("ease", [{"reg": r} for r in (250, 500, 700, 800, 1000, 2000)], label="EASE"),
+            ModelSpec("ease", [{"reg": r, "keep": None} for r in (250, 500, 700, 800, 1000, 2000)], label="EASE"),
             ModelSpec("lightgcn", LIGHTGCN_GRID, label="LightGCN"),
             ModelSpec("multvae", MULTVAE_GRID, label="MultVAE"),
             ModelSpec("admmslim", [{"l2": l2, "dropout": d} for l2 in (10.0, 30.0, 100.0) for d in (0.4, 0.5)],

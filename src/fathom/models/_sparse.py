@@ -7,10 +7,12 @@ import scipy.sparse as sp
 
 
 def csr_to_state(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """Arrays of ``m`` by name; column indices as int32 where the matrix is narrow enough (4 bytes, not 8)."""
     m = sp.csr_matrix(m)
+    index_type = np.int32 if m.shape[1] < 2**31 else np.int64
     return {
         f"{prefix}.data": m.data.astype(np.float32),
-        f"{prefix}.indices": m.indices.astype(np.int64),
+        f"{prefix}.indices": m.indices.astype(index_type),
         f"{prefix}.indptr": m.indptr.astype(np.int64),
         f"{prefix}.shape": np.asarray(m.shape, dtype=np.int64),
     }
