@@ -178,3 +178,27 @@ def test_train_endpoint_names_an_unknown_model(client):
     assert r.status_code == 400 and "unknown model 'nope'" in r.json()["detail"]
     r = client.post("/models/train", json={"settings": {"regg": 1}})
     assert r.status_code == 422 and "regg" in r.json()["detail"]
+
+
+def test_a_text_aware_model_scores_a_new_item_itself_from_its_text(tmp_path):
+    """A text-aware version (TextMean over the catalogue's MiniLM vectors) is trained with its items' text; an item
+    added later joins the served model through its text vector (no neighbour borrowing): it is ranked by the
+    model's own score, explained by the history item whose text is closest, and similar items are found for it."""
+    folder = prepare_folder(tmp_path / "data", "textmean", {})
+    with TestClient(create_app(ServiceSettings(data_dir=folder))) as client:
+        engine = client.app.state.engine
+        assert engine.bundle.model.meta["item_text"] == {"encoder": "minilm"}
+        assert client.put("/items/s10", json=NEW_SPACE_ITEM).status_code == 200
+        space_fan = client.get("/recommend/u0?k=5").json()["items"]
+        assert "s10" in engine.bundle.items and engine.bundle.model.n_items == 21  # grown, not retrained
+        new = [row for row in space_fan if row["item_id"] == "s10"]
+        assert len(new) == 1 and new[0]["reason"].startswith("because you interacted with Space Voyage ")
+        model, items = engine.bundle.model, engine.bundle.items
+        recent, weights = engine.config.history.recent(items.encode(engine.store.user_items("u0")))
+        scores = model.score_history(recent, weights=weights)  # as the service reads a history
+        assert new[0]["score"] == pytest.approx(float(scores[items.index("s10")]), rel=1e-5)
+        assert all(row["item_id"].startswith("s") for row in space_fan)
+        assert "s10" not in ids(client.get("/recommend/u12?k=4").json())  # a cooking fan is not offered it
+        similar = client.get("/similar/s10?k=3").json()["items"]
+        assert [row["item_id"][0] for row in similar] == ["s", "s", "s"]
+        assert engine.store.active_version().version == 1  # no training happened

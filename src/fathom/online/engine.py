@@ -77,7 +77,8 @@ class Engine(EngineIndex, EngineReads):
         self._index_changes = 0  # changes since the index was last saved
         self._epoch = 0  # bumped by every index change or reload
         self._index_revision = -1  # the store catalogue revision the index reflects
-        self._rows_key: tuple[int, int] | None = None
+        self._rows_key: tuple[int, int, int] | None = None
+        self._grown_key: tuple[int, int] | None = None  # (version, epoch) the bundle was last grown for
         self._rows = np.zeros(0, np.int64)
         self._cold_ids: list[str] = []  # catalogue items the model does not know (valid for _rows_key)
         self._neighbours: dict[str, TextNeighbours] = {}  # of cold items, for the current bundle
@@ -134,12 +135,35 @@ class Engine(EngineIndex, EngineReads):
         with self._lock:
             self.bundle, self._popularity = bundle, popularity
             self._neighbours = {}
+            self._grown_key = None
 
     def _require_bundle(self) -> tuple[ModelBundle, np.ndarray]:
         bundle, popularity = self.bundle, self._popularity
         if bundle is None or popularity is None:
             raise NoActiveModel("no model version is active: activate one (POST /models/{version}/activate)")
+        if bundle.model.reads_item_text and self._grown_key != (bundle.version, self._epoch):
+            return self._grow_bundle()
         return bundle, popularity
+
+    def _grow_bundle(self) -> tuple[ModelBundle, np.ndarray]:
+        """A text-aware model also scores the catalogue items it was not trained on, from their text
+        (:func:`fathom.online.item_text.grow_bundle`); done once per model version and catalogue change."""
+        from fathom.online.item_text import grow_bundle
+
+        with self._lock:
+            bundle, popularity = self.bundle, self._popularity
+            assert bundle is not None and popularity is not None
+            key = (bundle.version, self._epoch)
+            if self._grown_key != key:
+                grown = grow_bundle(bundle, self.store, list(self._index().row_of))
+                if grown is not None:
+                    added = len(grown.items) - len(bundle.items)
+                    popularity = np.concatenate([popularity, np.zeros(added, np.float32)])
+                    self.bundle, self._popularity, bundle = grown, popularity, grown
+                    logger.info("model version %d scores %d new catalogue item(s) from their text", bundle.version,
+                                added)
+                self._grown_key = key
+            return bundle, popularity
 
     def start_learner(self, config: LearningConfig, log: Callable[[str], None] | None = None) -> None:
         """Run the online learner in a background thread every ``config.interval_s`` seconds."""

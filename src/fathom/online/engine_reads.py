@@ -54,7 +54,7 @@ class EngineReads:
     index: SearchIndex | None
     _lock: threading.RLock
     _epoch: int
-    _rows_key: tuple[int, int] | None
+    _rows_key: tuple[int, int, int] | None
     _rows: np.ndarray
     _cold_ids: list[str]  # catalogue items the model does not know (valid for _rows_key)
     _neighbours: dict[str, TextNeighbours]  # of cold items, for the current bundle
@@ -64,7 +64,7 @@ class EngineReads:
         with self._lock:
             index = self._index()
             self._check_filter(flt)
-            key = (bundle.version, self._epoch)
+            key = (bundle.version, self._epoch, len(bundle.items))
             if self._rows_key != key:  # model item -> index row, -1 for items no longer in the catalogue
                 self._rows = np.array([index.row_of.get(i, -1) for i in bundle.items.ids], dtype=np.int64)
                 known = set(bundle.items.ids)

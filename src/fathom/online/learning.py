@@ -39,6 +39,7 @@ from fathom.models.base import Recommender
 from fathom.models.fold_in import HistoryPolicy
 from fathom.models.registry import get_model_class
 from fathom.online.errors import NoActiveModel
+from fathom.online.item_text import fit_arguments, note_encoder
 from fathom.online.store import Store
 from fathom.online.versions import ModelBundle, load_version, save_version_folder
 
@@ -158,23 +159,26 @@ def offline_metrics(store: Store, model_name: str, settings: dict[str, Any] | No
     users, items = Vocabulary(), Vocabulary()
     fit, test = _split_pairs(pairs, held, users, items)
     log(f"offline metrics: {model_name} fitted on {len(fit)} pairs, each user's latest item held out ({len(test)})")
-    model = get_model_class(model_name)(**(settings or {})).fit(fit)
+    cls = get_model_class(model_name)
+    model = cls(**(settings or {})).fit(fit, **fit_arguments(cls, store, items))
     metrics = Evaluator(test, exclude=(fit,), ks=(k,), metrics=("ndcg", "recall"))(
         ServedScorer(ModelBundle(model, users, items), users, items, fit))
     return {**metrics, "holdout": "each user's latest item"}
 
 
 def _candidate(bundle: ModelBundle, active_model: str, active_config: dict, fit: Interactions,
-               config: LearningConfig) -> tuple[Recommender, str]:
+               config: LearningConfig, store: Store, items: Vocabulary) -> tuple[Recommender, str]:
     from fathom.online.warm import can_warm_start, warm_fit  # torch, imported only when training
 
     name = config.model or active_model
-    if name == active_model and config.warm_start and can_warm_start(bundle.model):
-        model = warm_fit(bundle.model, fit, config.warm_epochs, config.seed, **config.settings)
-        return model, f"warm start from version {bundle.version}, {config.warm_epochs} epochs"
     cls = get_model_class(name)
+    text = fit_arguments(cls, store, items)  # the item text vectors, for a model that reads them
+    if name == active_model and config.warm_start and can_warm_start(bundle.model):
+        model = warm_fit(bundle.model, fit, config.warm_epochs, config.seed, fit_kwargs=text, **config.settings)
+        return note_encoder(model), f"warm start from version {bundle.version}, {config.warm_epochs} epochs"
     base = cls.Config.from_dict(active_config) if name == active_model else cls.Config()
-    return cls(base.replace(**config.settings) if config.settings else base).fit(fit), "trained anew"
+    model = cls(base.replace(**config.settings) if config.settings else base).fit(fit, **text)
+    return note_encoder(model), "trained anew"
 
 
 def learn_once(store: Store, config: LearningConfig | None = None, force: bool = False,
@@ -208,7 +212,7 @@ def learn_once(store: Store, config: LearningConfig | None = None, force: bool =
     fit, test = _split_pairs(pairs, held, users, items)
     log(f"online learning: {new_events} new events; training on {len(fit)} pairs, {len(test)} held out")
     start = time.perf_counter()
-    model, how = _candidate(bundle, active.model, active.config, fit, config)
+    model, how = _candidate(bundle, active.model, active.config, fit, config, store, items)
     seconds = time.perf_counter() - start
     candidate = ModelBundle(model, users, items)
     evaluator = Evaluator(test, exclude=(fit,), ks=(config.k,), metrics=("ndcg", "recall"))

@@ -104,8 +104,10 @@ def _train_version(store: Store, model_cls: type[Recommender], model_name: str, 
     frame = store.events_frame(with_id=True)
     inter, users, items = interactions_from_events(frame)
     log(f"training {model_name} on {len(inter)} interactions ({len(users)} users x {len(items)} items)")
+    from fathom.online.item_text import fit_arguments, note_encoder
+
     start = time.perf_counter()
-    model = model_cls(**(settings or {})).fit(inter)
+    model = note_encoder(model_cls(**(settings or {})).fit(inter, **fit_arguments(model_cls, store, items)))
     log(f"trained {model_name} in {time.perf_counter() - start:.1f} s")
     relative = save_version_folder(store, ModelBundle(model, users, items), model_name)
     version = store.add_version(model_name, relative, len(users), len(items), len(inter), model.config.to_dict(),

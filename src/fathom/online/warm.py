@@ -23,14 +23,15 @@ def can_warm_start(model: Recommender) -> bool:
     return isinstance(model, TorchRecommender) and model.fitted and model.net is not None
 
 
-def warm_fit(old: Recommender, train: Interactions, epochs: int, seed: int = 0, **overrides: Any) -> Recommender:
+def warm_fit(old: Recommender, train: Interactions, epochs: int, seed: int = 0,
+             fit_kwargs: dict[str, Any] | None = None, **overrides: Any) -> Recommender:
     """A new model of ``old``'s class and config (with ``overrides``, e.g. ``lr``), sized for ``train`` (ids
     extended from old's), initialised from ``old``'s weights and trained ``epochs`` epochs on ``train`` (no early
-    stopping)."""
+    stopping); ``fit_kwargs``: more arguments of ``fit`` (a text-aware model's ``item_vectors``)."""
     if not can_warm_start(old):
         raise TypeError(f"{type(old).__name__} cannot be warm-started")
     assert isinstance(old, TorchRecommender)
     config = old.config.replace(**overrides, epochs=epochs, seed=seed, patience=None)
-    model = type(old)(config).fit(train, None, init_from=old)
+    model = type(old)(config).fit(train, None, init_from=old, **(fit_kwargs or {}))
     model.meta["warm_start"]["epochs"] = epochs
     return model
