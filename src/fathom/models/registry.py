@@ -24,6 +24,8 @@ _MODELS: dict[str, str] = {
     "mmoe": "fathom.models.mmoe:MMoE",
     "admmslim": "fathom.models.admmslim:ADMMSLIM",
     "textmean": "fathom.models.textmean:TextMean",
+    "textease": "fathom.models.textease:TextEASE",
+    "twotower": "fathom.models.twotower:TwoTower",
 }
 
 
