@@ -26,6 +26,7 @@ _MODELS: dict[str, str] = {
     "textmean": "fathom.models.textmean:TextMean",
     "textease": "fathom.models.textease:TextEASE",
     "twotower": "fathom.models.twotower:TwoTower",
+    "textsasrec": "fathom.models.textseq:TextSeqRec",
 }
 
 

@@ -106,7 +106,7 @@ class SASRecNet(SequenceNet):
         b, length = seqs.shape
         real = seqs != PAD  # (B, L)
         positions = torch.arange(length, device=seqs.device)  # (L,)
-        x = self.item_emb(seqs) * self.scale + self.pos_emb(positions)  # (B, L, d)
+        x = self.embed(seqs) * self.scale + self.pos_emb(positions)  # (B, L, d)
         x = self.drop(x) * real.unsqueeze(-1)  # padding positions start at zero
         causal = torch.ones(length, length, dtype=torch.bool, device=seqs.device).tril()  # (L, L) s <= t
         eye = torch.eye(length, dtype=torch.bool, device=seqs.device)  # (L, L)
@@ -115,6 +115,10 @@ class SASRecNet(SequenceNet):
             x = block(x, allowed, tail if i == len(self.blocks) - 1 else None)  # (B, L, d); last: (B, T, d)
             x = x * real[:, length - x.shape[1] :].unsqueeze(-1)
         return self.norm(x)  # (B, T, d)
+
+    def embed(self, seqs: torch.Tensor) -> torch.Tensor:
+        """(B, L) padded input ids -> (B, L, d) input item embeddings (a subclass may build them otherwise)."""
+        return self.item_emb(seqs)
 
 
 class SASRec(SequentialRecommender):
