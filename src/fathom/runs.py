@@ -22,6 +22,8 @@ from fathom.data.loading import LoadConfig
 from fathom.data.prepare import PrepareConfig, PreparedData
 from fathom.data.sources import builtin_names, load_builtin
 from fathom.models.base import Recommender
+from fathom.text.encoders import EncoderName, get_encoder
+from fathom.text.item_text import TextTemplate, encode_items
 
 
 def data_file_preset() -> PrepareConfig:
@@ -229,3 +231,27 @@ def item_line(row: dict[str, Any]) -> str:
     genres = row.get("genres")
     text = f"{title} ({year})" if year and str(year) not in str(title) else str(title)
     return f"{text} [{genres}]" if genres else text
+
+
+def item_text_arguments(model_cls: type[Recommender], prepared: PreparedData, fields: list[str] | None = None,
+                        encoder: EncoderName = "minilm", progress: bool = True) -> tuple[dict[str, Any], dict]:
+    """(extra ``fit`` arguments, metadata) for ``model_cls``: a text-aware model gets the catalogue's item text
+    vectors, rendered by a template over ``fields`` (default: the common text columns the catalogue has) and
+    encoded by ``encoder`` (cached on disk); the metadata (encoder, template, throughput) goes into the model's
+    ``meta["item_text"]``. Other models get nothing."""
+    if not model_cls.reads_item_text:
+        return {}, {}
+    if prepared.catalog is None:
+        raise ValueError(f"{model_cls.name} reads item text: give the item catalogue (--catalog FILE with a title "
+                         "and other text columns)")
+    frame = prepared.catalog.frame
+    template = TextTemplate(fields=tuple(fields)) if fields else TextTemplate.for_columns(list(frame.columns))
+    missing = [f for f in template.fields if f not in frame.columns]
+    if missing:
+        raise ValueError(f"text field(s) {missing} are not catalogue columns: {sorted(frame.columns)}")
+    rows = frame.to_dict("records")
+    texts = [template.render(rows[i]) if i < len(rows) else "" for i in range(prepared.n_items)]
+    vectors = encode_items(texts, get_encoder(encoder), progress=progress)
+    meta = {"encoder": encoder, "template": template.to_dict(), "items_per_second": round(vectors.items_per_second, 1),
+            "empty": vectors.empty}
+    return {"item_vectors": vectors.vectors}, meta

@@ -10,7 +10,7 @@ from fathom.cli._common import add_data_arguments, dataset_from_args, print_metr
 from fathom.data.prepare import prepare
 from fathom.metrics.evaluator import evaluate_ranking
 from fathom.models.registry import get_model_class, model_names
-from fathom.runs import PRESETS, RunFolder, describe_preset, parse_settings, preset_for
+from fathom.runs import PRESETS, RunFolder, describe_preset, item_text_arguments, parse_settings, preset_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a model setting, e.g. --set factors=32 (repeatable)")
     parser.add_argument("--out", help="run folder (default: runs/<data>-<model>)")
+    parser.add_argument("--text-fields", help="text-aware models: catalogue columns that make an item's text, in "
+                        "order, e.g. title,brand,description (default: the usual text columns the catalogue has)")
+    parser.add_argument("--encoder", choices=["minilm", "e5"], default="minilm", help="text-aware models: the "
+                        "encoder of item text (e5 for Chinese or mixed catalogues; default minilm)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +42,14 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(dataset, preset_for(args.data, args.preset))
     print(describe_preset(args.data, args.preset, dataset, prepared))
     print(f"data: {json.dumps({k: v for k, v in prepared.summary().items() if k != 'steps'})}")
-    model = cls(config).fit(prepared.train, prepared.valid)
+    fields = [f.strip() for f in args.text_fields.split(",") if f.strip()] if args.text_fields else None
+    text, text_meta = item_text_arguments(cls, prepared, fields, args.encoder)
+    if text_meta:
+        print(f"item text: {text_meta['template']['fields']} encoded by {args.encoder} "
+              f"({text_meta['items_per_second']} items/s; {text_meta['empty']} items without text)")
+    model = cls(config).fit(prepared.train, prepared.valid, **text)
+    if text_meta:
+        model.meta["item_text"] = text_meta
     valid = evaluate_ranking(model, prepared.valid, exclude=(prepared.train,), ks=(10,))
     out.save_data(prepared)
     folder = out.save_model(args.model, model, {"valid": valid})

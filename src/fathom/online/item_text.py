@@ -43,18 +43,22 @@ def item_text_encoder(name: EncoderName = ITEM_TEXT_ENCODER) -> Encoder:
         return _ENCODERS[name]
 
 
-def record_text(record: ItemRecord) -> str:
-    """An item's text: title, categorical attributes (by name), numeric attributes, description."""
+def record_text(record: ItemRecord, template: TextTemplate | None = None) -> str:
+    """An item's text through ``template`` (the one the model was trained with, e.g. by ``fathom train``), else
+    title, categorical attributes (by name), numeric attributes, description."""
     row: dict[str, Any] = {"title": record.title, **record.categorical, **record.numeric,
                            "description": record.description}
-    fields = ("title", *sorted(record.categorical), *sorted(record.numeric), "description")
-    return TextTemplate(fields=tuple(dict.fromkeys(fields)), max_chars={"description": 400}).render(row)
+    if template is None:
+        fields = ("title", *sorted(record.categorical), *sorted(record.numeric), "description")
+        template = TextTemplate(fields=tuple(dict.fromkeys(fields)), max_chars={"description": 400})
+    return template.render(row)
 
 
-def catalogue_vectors(store: Store, item_ids: Sequence[str], encoder: Encoder) -> np.ndarray:
+def catalogue_vectors(store: Store, item_ids: Sequence[str], encoder: Encoder,
+                      template: TextTemplate | None = None) -> np.ndarray:
     """(len(item_ids), d) float32 text vectors of the catalogue items (zero rows for ids without a record)."""
     records = store.get_items(item_ids)
-    texts = [record_text(records[i]) if i in records else "" for i in item_ids]
+    texts = [record_text(records[i], template) if i in records else "" for i in item_ids]
     out = np.zeros((len(item_ids), encoder.dim), np.float32)
     filled = [j for j, t in enumerate(texts) if t]
     if filled:
@@ -84,8 +88,9 @@ def grow_bundle(bundle: ModelBundle, store: Store, catalogue_ids: Sequence[str])
     new_ids = [i for i in catalogue_ids if i not in bundle.items]
     if not model.reads_item_text or not new_ids:
         return None
-    name = model.meta.get("item_text", {}).get("encoder", ITEM_TEXT_ENCODER)
-    vectors = catalogue_vectors(store, new_ids, item_text_encoder(name))
+    noted = model.meta.get("item_text", {})
+    template = TextTemplate.from_dict(noted["template"]) if "template" in noted else None
+    vectors = catalogue_vectors(store, new_ids, item_text_encoder(noted.get("encoder", ITEM_TEXT_ENCODER)), template)
     grown = copy.deepcopy(model)
     grown.add_items(vectors)
     items = Vocabulary(list(bundle.items.ids) + new_ids)
