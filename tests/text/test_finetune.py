@@ -12,7 +12,7 @@ import torch
 from pydantic import ValidationError
 
 from fathom.data.interactions import Interactions
-from fathom.text.behaviour_pairs import cooccurrence_pairs, next_item_pairs
+from fathom.models.behaviour_pairs import cooccurrence_pairs, next_item_pairs
 from fathom.text.encoders import CachedEncoder, MiniLMEncoder
 from fathom.text.finetune import (
     INFO_FILE,

@@ -1,7 +1,7 @@
 """Fine-tuning the pretrained bi-encoder (all-MiniLM-L6-v2) on (anchor text, positive text) pairs.
 
 The pairs are any two strings that should embed close together: an item and the next item a user chose
-(:mod:`fathom.text.behaviour_pairs`), or a query and a document a user clicked. Training is contrastive with
+(:mod:`fathom.models.behaviour_pairs`), or a query and a document a user clicked. Training is contrastive with
 in-batch negatives (the multiple-negatives ranking loss, symmetric by default): in a batch of B pairs, anchor i
 must pick positive i among the B positives, and positive i anchor i among the B anchors, with cosine similarities
 times ``scale`` as logits. A pair j that is a true match for i too (same anchor text or same positive text) is
@@ -22,7 +22,7 @@ whose ``name`` is derived from the folder and the weights' hash, so an embedding
 frozen encoder's vectors (or another adaptation's) for it.
 
 Training truncates texts to ``max_seq_length`` word pieces (speed); encoding afterwards uses the base model's own
-limit (256 for MiniLM), as the frozen encoder does.
+limit (256 for MiniLM), as the frozen encoder does, unless ``encode_max_seq_length`` sets another (it is saved).
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ class FinetuneConfig(Config):
     epochs: int = Field(1, ge=1, le=100)
     batch_size: int = Field(32, ge=2, description="pairs per step (each pair's negatives: the batch's others)")
     max_seq_length: int = Field(128, ge=8, le=512, description="word pieces kept of each text while training")
+    encode_max_seq_length: int | None = Field(
+        None, ge=8, le=512, description="word pieces the saved encoder reads of a text; None: the base's (256)")
     scale: float = Field(20.0, gt=0, description="logit = scale * cosine (a temperature of 1 / scale)")
     symmetric: bool = Field(True, description="also rank the anchors for each positive")
     max_pairs: int | None = Field(20_000, ge=1, description="seeded sample of at most this many pairs; None: all")
@@ -147,6 +149,8 @@ class Finetuner:
         torch.manual_seed(self.config.seed)
         self.st = SentenceTransformer(str(self.base), device="cpu")
         self.tokenizer = self.st.tokenizer
+        if self.config.encode_max_seq_length is not None:
+            self.st.max_seq_length = self.config.encode_max_seq_length
         self.infer_len = int(self.st.max_seq_length)
         self.net: Any = self.st[0].auto_model
         if self.config.method == "lora":
