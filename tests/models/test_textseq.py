@@ -79,6 +79,10 @@ def test_an_untrained_item_with_a_trained_items_text_gets_its_score():
     scores = model.score_sequences([[2, 3, 4]])[0]
     assert scores[12] == pytest.approx(scores[5], rel=1e-6)
     assert set(np.argsort(-scores)[:2]) == {5, 12}
+    model.net.train()  # while training, the untrained item is no negative of the softmax: a zero output row
+    with torch.no_grad():
+        assert model.net.item_table()[12].abs().sum() == 0 and model.net.item_table()[5].abs().sum() > 0
+    model.net.eval()
     both = TextSeqRec(**CYCLE, item_repr="id+text").fit(train, item_vectors=vectors)
     assert both.id_mask.tolist() == [1.0] * 12 + [0.0]
     assert both.net.item_emb.weight.shape == (14, 16)

@@ -11,6 +11,9 @@ The transformer, its training windows and its full-softmax loss are SASRec's (:m
   masked out of training too, so they are scored from their text alone.
 - ``id``: the ID embedding alone (SASRec within this model, for ablations); cold and added items score 0.
 
+Items without a training interaction are left out of the training softmax (their output rows are zero while
+training), so the model is never taught to rank items it has no evidence about below the rest.
+
 The same table (with a zero padding row) gives the input sequence embeddings and, by a dot product with the
 sequence state, the next-item logits. With ``temperature`` set, states and item rows are L2-normalised and the
 logit is their cosine / ``temperature`` (UniSRec uses 0.07); the input embeddings stay unnormalised.
@@ -89,10 +92,14 @@ class TextSeqNet(SASRecNet):
         return states if self.temperature is None else F.normalize(states, dim=-1) / self.temperature
 
     def item_table(self) -> torch.Tensor:
-        """(n_items, d) output item rows (unit rows when ``temperature`` is set)."""
+        """(n_items, d) output item rows (unit rows when ``temperature`` is set). While training, the rows of items
+        without a training interaction are zero: they are never targets, and pushing them down as negatives
+        would teach the adaptor to bury every item like them (a constant logit 0 carries no gradient)."""
         table, self._step_table = self._step_table, None
         if table is None or not self.training:
-            table = self.raw_table()
+            table = self.raw_table()  # (n, d)
+        if self.training:
+            table = table * self.id_mask[:, None]  # (n, d)
         return table if self.temperature is None else F.normalize(table, dim=-1)
 
     def grow(self, new_text: torch.Tensor) -> None:
