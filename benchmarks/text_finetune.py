@@ -3,6 +3,8 @@
     python benchmarks/text_finetune.py            # trains both methods, evaluates, prints the table
     python benchmarks/text_finetune.py --write    # ... and writes benchmarks/results/text-rec/finetune.{md,json}
     python benchmarks/text_finetune.py --reuse    # evaluate folders already trained under --out-dir
+    # the committed runs (a crowded 2-core CPU): --pairs 1280 --max-seq-length 64 --encode-length 64
+    #     --lr 1e-4 2e-3 (run A) or --lr 2e-5 2e-4 (run B) --max-minutes 11
 
 Pairs: (the previous item's text -> the next item's text) from the *training* part of the cold-item split of
 amazon_scientific (the leave-one-out training part without the 20% cold items), a seeded sample of ``--pairs``;
@@ -13,6 +15,8 @@ once by default (``--serial`` runs one after the other: cleaner timings, twice t
 Measured: the catalogue re-encoded with each encoder, then TextMean (a user = the mean of their history's text
 vectors, no training) scored with full ranking, nothing excluded: validation ranked from the training history,
 test from train + validation (HistoryScorer); cold-item split: cold_test / warm_test. NDCG@10 and Recall@10.
+With ``--encode-length L`` below 256 a ``frozen @L`` row (the frozen encoder reading as much of each text as the
+adapted ones) is the fair baseline.
 The adapted encoders are saved under ``--out-dir`` (default ``$FATHOM_CACHE_DIR/finetuned``, else
 ``runs/text-finetune``; both outside git) and their paths printed, for the text-aware sequential models.
 """
@@ -36,7 +40,7 @@ from fathom.evaluate.report import markdown_table
 from fathom.metrics.evaluator import Evaluator
 from fathom.models.behaviour_pairs import next_item_pairs
 from fathom.models.textmean import TextMean
-from fathom.text.encoders import get_encoder
+from fathom.text.encoders import CachedEncoder, MiniLMEncoder, get_encoder, minilm_model_path
 from fathom.text.finetune import FinetuneConfig, finetune_encoder, load_finetuned
 from fathom.text.item_text import encode_items
 
@@ -69,6 +73,20 @@ def measure(vectors: Any, split: Any, cold: Any) -> dict[str, float]:
         for metric, value in evaluate(vectors, *args).items():
             out[f"{part} {metric}"] = value
     return out
+
+
+def truncated_frozen(length: int, out_dir: Path) -> Any:
+    """The frozen encoder reading ``length`` word pieces of each text (a copy of the folder with that limit)."""
+    from sentence_transformers import SentenceTransformer
+
+    folder = out_dir / f"frozen-len{length}"
+    if not (folder / "model.safetensors").is_file():
+        st = SentenceTransformer(str(minilm_model_path()), device="cpu")
+        st.max_seq_length = length
+        st.save(str(folder), create_model_card=False, safe_serialization=True)
+    encoder = MiniLMEncoder(model_path=folder)
+    encoder.name = encoder.query_name = f"{MiniLMEncoder.name}@{length}"
+    return CachedEncoder(encoder)
 
 
 def row_for(label: str, encoder: Any, report: dict[str, Any], texts: list[str], split: Any, cold: Any
@@ -108,7 +126,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-seq-length", type=int, default=128, help="word pieces per text, training and encoding")
+    ap.add_argument("--encode-length", type=int, default=None,
+                    help="word pieces the adapted encoders read when encoding; default: the base's 256")
     ap.add_argument("--max-minutes", type=float, default=20.0, help="each method stops after this much training")
+    ap.add_argument("--lr", nargs=2, type=float, default=None, metavar=("FULL", "LORA"),
+                    help="peak learning rates of full fine-tuning and LoRA (default: those in METHODS)")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--out-dir", type=Path, default=None)
     ap.add_argument("--reuse", action="store_true", help="evaluate the folders under --out-dir without training")
@@ -137,10 +159,15 @@ def main() -> None:
     pairs_file = out_dir / f"{args.dataset}-pairs.json"
     pairs_file.write_text(json.dumps(pairs), encoding="utf-8")
     budget = {"dataset": args.dataset, "pairs": len(pairs), "history": args.history, "epochs": args.epochs,
-              "batch_size": args.batch_size, "max_seq_length": args.max_seq_length, "max_minutes": args.max_minutes,
+              "batch_size": args.batch_size, "max_seq_length": args.max_seq_length,
+              "encode_length": args.encode_length or 256, "max_minutes": args.max_minutes,
               "torch threads per process": args.threads}
-    configs = {m: FinetuneConfig(**METHODS[m], epochs=args.epochs, batch_size=args.batch_size,
-                                 max_seq_length=args.max_seq_length, encode_max_seq_length=args.max_seq_length,
+    methods = {m: dict(METHODS[m]) for m in args.methods}
+    for m, lr in zip(METHODS, args.lr or (), strict=False):
+        if m in methods:
+            methods[m]["lr"] = lr
+    configs = {m: FinetuneConfig(**methods[m], epochs=args.epochs, batch_size=args.batch_size,
+                                 max_seq_length=args.max_seq_length, encode_max_seq_length=args.encode_length,
                                  max_minutes=args.max_minutes, max_pairs=args.pairs, seed=0) for m in args.methods}
     folders = {m: out_dir / f"{args.dataset}-{m}" for m in args.methods}
     reports: dict[str, dict[str, Any]] = {}
@@ -151,6 +178,9 @@ def main() -> None:
             if args.serial:
                 running[m].wait()
     rows = [row_for("frozen", get_encoder("minilm"), {}, texts, split, cold)]  # while the methods train
+    if args.encode_length not in (None, 256):  # the frozen encoder reading as little of each text
+        rows.append(row_for(f"frozen @{args.encode_length}", truncated_frozen(args.encode_length, out_dir), {},
+                            texts, split, cold))
     for m, proc in running.items():
         stdout, _ = proc.communicate()
         if proc.returncode != 0:
@@ -184,7 +214,7 @@ def render(budget: dict[str, Any], configs: dict[str, FinetuneConfig], table: st
              "Command: `python benchmarks/text_finetune.py --write`. Full ranking over every item, nothing excluded.",
              "", f"Budget: {json.dumps(budget)}", ""]
     for m, c in configs.items():
-        lines.append(f"- {m}: `{c.to_json().replace(chr(10), ' ')}`")
+        lines.append(f"- {m}: `{json.dumps(c.to_dict(), sort_keys=True)}`")
     return "\n".join(lines + ["", table, ""])
 
 
