@@ -54,7 +54,7 @@ class Spec:
 SPECS = [
     Spec("Pop", "pop"),
     Spec("EASE", "ease", "ease"),
-    Spec("TextMean", "textmean"),
+    Spec("TextMean", "textmean", "textmean"),
     Spec("SASRec", "sasrec", "sasrec"),
     Spec("TextSASRec-text", "textsasrec", "textsasrec_text"),
     Spec("TextSASRec-id+text", "textsasrec", "textsasrec_idtext"),
