@@ -42,7 +42,7 @@ from fathom.benchmarks.text_data import (
 from fathom.data.interactions import Interactions
 from fathom.metrics.evaluator import Evaluator
 from fathom.models.registry import get_model_class
-from fathom.text.encoders import MiniLMEncoder, get_encoder
+from fathom.text.encoders import get_encoder
 from fathom.text.item_text import encode_items
 
 HERE = Path(__file__).resolve().parent
@@ -144,9 +144,10 @@ def run_data(name: str, specs: list[Spec], encoders: dict[str, str], cold: bool)
 
 
 def get_encoder_at(folder: str) -> Any:
-    from fathom.text.encoders import CachedEncoder
+    """An adapted encoder, cached under a name of its own (its vectors never mix with the frozen ones)."""
+    from fathom.text.finetune import load_finetuned
 
-    return CachedEncoder(MiniLMEncoder(model_path=folder))
+    return load_finetuned(folder, cache=True)
 
 
 def fmt(value: Any, digits: int = 4) -> str:

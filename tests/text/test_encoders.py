@@ -72,3 +72,13 @@ def test_minilm_direct_path_matches_sentence_transformers():
     assert enc._direct.trace_batches  # the padded check passed: the batch above went through the trace too
     for i, text in enumerate(texts):  # the trace follows any length, including the longest and the empty text
         np.testing.assert_allclose(enc.encode_query(text), reference[i], atol=2e-6)
+
+
+def test_a_minilm_folder_other_than_the_bundled_one_has_a_name_of_its_own(tmp_path):
+    """The embedding cache is keyed by encoder name: an adapted copy must never be served the base's vectors."""
+    from fathom.text.encoders import minilm_model_path, model_name
+
+    assert model_name(None) == model_name(minilm_model_path()) == "all-MiniLM-L6-v2"
+    other, again = model_name(tmp_path / "adapted"), model_name(tmp_path / "adapted")
+    assert other.startswith("all-MiniLM-L6-v2@adapted-") and other == again
+    assert model_name(tmp_path / "x" / "adapted") != other  # same folder name elsewhere: another model

