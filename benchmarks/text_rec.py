@@ -173,9 +173,9 @@ def table(name: str, rows: list[dict[str, Any]]) -> str:
     if peers.is_file() and name == "amazon_scientific":
         lines += ["", "RecBole 1.2.1 on the same split (`benchmarks/peers/recbole_text.py`):", "",
                   "| model | valid NDCG@10 | test NDCG@10 | test Recall@10 |", "|---|---|---|---|"]
-        for p in json.loads(peers.read_text()).get("rows", []):
-            lines.append(f"| RecBole {p.get('model')} | {fmt(p.get('valid_ndcg@10'))} | {fmt(p.get('test_ndcg@10'))} "
-                         f"| {fmt(p.get('test_recall@10'))} |")
+        for p in json.loads(peers.read_text()).get("runs", []):
+            lines.append(f"| RecBole {p['label']} ({p.get('stopped_by', '')}) | {fmt(p['valid']['ndcg@10'])} | "
+                         f"{fmt(p['test']['ndcg@10'])} | {fmt(p['test']['recall@10'])} |")
     return "\n".join(lines)
 
 
@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="an adapted encoder's folder; the text models also run on its item vectors")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-item protocol")
     parser.add_argument("--throughput", action="store_true", help="only measure encoding throughput (uncached)")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the tables from the JSON files")
     args = parser.parse_args(argv)
     if args.throughput:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -221,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.data:
         try:
-            rows = run_data(name, specs, encoders, not args.no_cold)
+            rows = [] if args.render_only else run_data(name, specs, encoders, not args.no_cold)
         except FileNotFoundError as err:
             print(f"skipped {name}: {err}", file=sys.stderr)
             continue
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                                         f"`benchmarks/text_rec.py`; protocol in its docstring. NDCG@10 (full ranking) "
                                         "of the test items, then of the test items of users with 1-3 training "
                                         "items (cold users), then on the cold-item protocol of its test cases whose "
-                                        "item is cold / warm.\n\n{text}\n")
+                                        f"item is cold / warm.\n\n{text}\n")
         print(text)
     return 0
 

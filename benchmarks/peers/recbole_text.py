@@ -297,14 +297,16 @@ def run_one(spec: dict, common: dict, fathom: dict | None, threads: int, max_min
     return result
 
 
-def specs(models: list[str], grid: bool, epochs: int) -> list[dict]:
+def specs(models: list[str], grid: bool, epochs: int, shape: dict | None = None) -> list[dict]:
+    """The runs; ``shape`` (train_batch_size, MAX_ITEM_LIST_LENGTH) applies to SASRec and FDSA."""
     out = []
+    shape = shape or {}
     if "Pop" in models:
         out.append({"label": "Pop", "model": "Pop", "sequential_protocol": True, "check_split": True,
                     "config": {"epochs": 1}})
     dropouts = [0.5, 0.2] if grid else [0.5]
     for p in dropouts:
-        drop = {"hidden_dropout_prob": p, "attn_dropout_prob": p}
+        drop = {"hidden_dropout_prob": p, "attn_dropout_prob": p, **shape}
         if "SASRec" in models:
             out.append({"label": f"SASRec dropout {p}", "model": "SASRec", "config": drop,
                         "check_split": "Pop" not in models and p == dropouts[0]})
@@ -394,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", action="store_true",
                     help="keep the runs already in recbole_peers.json whose labels this call does not produce")
     ap.add_argument("--seed", type=int, default=2020)
+    ap.add_argument("--batch-size", type=int, default=None, help="train_batch_size of SASRec / FDSA (default: "
+                    "RecBole's 2048)")
+    ap.add_argument("--max-len", type=int, default=None, help="MAX_ITEM_LIST_LENGTH (default: RecBole's 50)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the existing .json")
     ap.add_argument("--no-write", action="store_true", help="print the results without writing the files")
     args = ap.parse_args(argv)
@@ -416,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         counts = write_atomic_files(data_root, tmp_path / "data")
         os.chdir(tmp_path)  # RecBole writes log_tensorboard/ under the working folder
         common = base_config(tmp_path / "data", tmp_path / "saved", args.seed, args.epochs)
-        for spec in specs(models, not args.no_grid, args.epochs):
+        shape = {k: v for k, v in (("train_batch_size", args.batch_size), ("MAX_ITEM_LIST_LENGTH", args.max_len))
+                 if v is not None}
+        for spec in specs(models, not args.no_grid, args.epochs, shape):
             t0 = time.perf_counter()
             res = run_one(spec, common, fathom, args.threads, args.max_minutes)
             split = res.pop("split_check", split)
