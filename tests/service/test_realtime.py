@@ -203,21 +203,3 @@ def test_a_text_aware_model_scores_a_new_item_itself_from_its_text(tmp_path):
         assert [row["item_id"][0] for row in similar] == ["s", "s", "s"]
         assert engine.store.active_version().version == 1  # no training happened
 
-
-def test_a_text_aware_model_can_borrow_neighbour_scores_for_new_items_instead(tmp_path):
-    """EngineConfig(new_items="neighbours"): the served text-aware model is not grown; a new item borrows the
-    scores of the known items its text matches, as with an ID-only model."""
-    from fathom.online.engine import Engine, EngineConfig
-    from fathom.online.records import ItemRecord
-
-    folder = prepare_folder(tmp_path / "data", "textmean", {})
-    engine = Engine.open(folder, EngineConfig(new_items="neighbours"))
-    try:
-        engine.upsert_items([ItemRecord(item_id="s10", title=NEW_SPACE_ITEM["title"], categorical={"genre": ["Sci-Fi"]},
-                                        description=NEW_SPACE_ITEM["description"])])
-        recs = engine.recommend_user("u0", k=5)
-        assert "s10" not in engine.bundle.items and engine.bundle.model.n_items == 20
-        new = [r for r in recs if r.item_id == "s10"]
-        assert len(new) == 1 and new[0].reason.startswith("new item, its text is like Space Voyage ")
-    finally:
-        engine.close()

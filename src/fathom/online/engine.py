@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -55,9 +55,6 @@ class EngineConfig(Config):
     text_fields: dict[str, float] = {"title": 2.0, "description": 1.0}
     new_item_neighbours: int = 10
     """Known items whose scores a catalogue item unknown to the model borrows (by text similarity)."""
-    new_items: Literal["model", "neighbours"] = "model"
-    """How a text-aware model serves catalogue items it was not trained on: scored by the model from their text
-    vectors (``model``), or by borrowing neighbours' scores as ID-only models do (``neighbours``)."""
     durable_commits: bool = False
     """Every write reaches the disk before it is acknowledged (SQLite ``synchronous=FULL``): an acknowledged
     event survives a power cut too, at some ingestion speed. Off: it survives the process being killed."""
@@ -144,8 +141,7 @@ class Engine(EngineIndex, EngineReads):
         bundle, popularity = self.bundle, self._popularity
         if bundle is None or popularity is None:
             raise NoActiveModel("no model version is active: activate one (POST /models/{version}/activate)")
-        if (bundle.model.reads_item_text and self.config.new_items == "model"
-                and self._grown_key != (bundle.version, self._epoch)):
+        if bundle.model.reads_item_text and self._grown_key != (bundle.version, self._epoch):
             return self._grow_bundle()
         return bundle, popularity
 
