@@ -154,7 +154,10 @@ class Finetuner:
         self.infer_len = int(self.st.max_seq_length)
         self.net: Any = self.st[0].auto_model
         if self.config.method == "lora":
-            from peft import LoraConfig, get_peft_model
+            try:
+                from peft import LoraConfig, get_peft_model
+            except ImportError:
+                raise ImportError("method 'lora' needs the peft package: pip install 'fathom[finetune]'") from None
 
             c = self.config
             lora = LoraConfig(r=c.lora_rank, lora_alpha=c.lora_alpha, lora_dropout=c.lora_dropout,
