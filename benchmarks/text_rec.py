@@ -74,7 +74,8 @@ SPECS = [
 def settings_for(data: str, spec: Spec) -> tuple[dict[str, Any], str]:
     path = CONFIGS / f"{data}_{spec.config}.json" if spec.config else None
     if path is not None and path.is_file():
-        return json.loads(path.read_text()), path.name
+        settings = json.loads(path.read_text())
+        return settings.get("config", settings) if "model" in settings else settings, path.name  # a spec file
     return ({"progress": False} if hasattr(get_model_class(spec.model).Config(), "progress") else {}), "defaults"
 
 
