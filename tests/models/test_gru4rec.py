@@ -14,12 +14,7 @@ TINY = {"max_len": 12, "factors": 16, "hidden_size": 32, "dropout": 0.1, "batch_
         "progress": False}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks run fastest on one thread
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class TestGRU4RecConformance(RecommenderConformance):

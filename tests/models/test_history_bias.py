@@ -16,13 +16,7 @@ from fathom.models.sasrec import SASRec
 from fathom.models.sequence import SequenceObjective, Sequences
 from tests.models.test_sequence import _tiny, cycle_data
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _written_out_bias(inputs: torch.Tensor, tail: int, bias: torch.Tensor, n: int) -> torch.Tensor:

@@ -14,12 +14,7 @@ TINY = {"max_len": 12, "factors": 16, "n_blocks": 1, "n_heads": 2, "ffn_size": 3
         "batch_size": 16, "lr": 1e-2, "progress": False}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks run fastest on one thread
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class TestSASRecConformance(RecommenderConformance):

@@ -23,13 +23,7 @@ from fathom.models.sequence import (
     training_windows,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks run fastest on one thread
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _inter(users, items, times, n_users=3, n_items=10) -> Interactions:

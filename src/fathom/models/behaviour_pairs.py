@@ -21,18 +21,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from fathom.data.interactions import Interactions
-from fathom.models.sequence import chronological_order
+from fathom.models.sequence import Sequences
 from fathom.text.item_text import cut
 
 Pair = tuple[str, str]
 
 
 def _histories(train: Interactions) -> list[np.ndarray]:
-    """Each user's training items, oldest first: a list of (n_u,) int64 arrays (users without items left out)."""
-    order = chronological_order(train)
-    users, items = train.user[order], train.item[order].astype(np.int64)
-    starts = np.searchsorted(users, np.arange(train.n_users + 1))
-    return [items[starts[u] : starts[u + 1]] for u in range(train.n_users) if starts[u + 1] > starts[u]]
+    """Each user's training items, oldest first: a list of (n_u,) arrays (users without items left out)."""
+    seqs = Sequences.from_interactions(train)
+    return [seqs[u] for u in np.flatnonzero(seqs.lengths() > 0)]
 
 
 def _sample(candidates: list[tuple[tuple[int, ...], int]], max_pairs: int | None, seed: int

@@ -17,7 +17,7 @@ from pydantic import Field
 from fathom.config import Config
 from fathom.data.interactions import Interactions
 from fathom.models.base import Recommender
-from fathom.models.sequence import chronological_order
+from fathom.models.sequence import Sequences
 from fathom.models.text_base import TextAware
 
 
@@ -42,14 +42,10 @@ class TextMean(TextAware, Recommender):
     def fit(self, train: Interactions, valid: Interactions | None = None, *, item_vectors: Any = None) -> Self:
         self._begin_fit(train)
         self._set_item_text(item_vectors)
-        order = chronological_order(train)
-        users, items = train.user[order], train.item[order]
-        starts = np.searchsorted(users, np.arange(self.n_users + 1))
+        seqs = Sequences.from_interactions(train)  # each user's items, oldest first
         self.user_vectors = np.zeros((self.n_users, self.item_text.shape[1]), np.float32)  # (U, d)
-        for u in range(self.n_users):
-            history = items[starts[u] : starts[u + 1]][::-1].astype(np.int64)  # most recent first
-            if len(history):
-                self.user_vectors[u] = self._profile(history)
+        for u in np.flatnonzero(seqs.lengths() > 0):
+            self.user_vectors[u] = self._profile(seqs[u][::-1].astype(np.int64))  # most recent first
         self.fitted = True
         return self
 
