@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fathom.text.cache import EmbeddingCache, text_key
-from fathom.text.encoders import CachedEncoder, l2_normalise
+from fathom.text.encoders import CachedEncoder, Encoder, l2_normalise
 from tests.retrieval.doubles import HashingEncoder
 
 
@@ -82,3 +82,19 @@ def test_a_minilm_folder_other_than_the_bundled_one_has_a_name_of_its_own(tmp_pa
     other, again = model_name(tmp_path / "adapted"), model_name(tmp_path / "adapted")
     assert other.startswith("all-MiniLM-L6-v2@adapted-") and other == again
     assert model_name(tmp_path / "x" / "adapted") != other  # same folder name elsewhere: another model
+
+
+def test_encode_items_counts_what_the_cache_already_held(tmp_path):
+    from fathom.text.item_text import encode_items
+
+    class Lengths(Encoder):
+        name, dim = "lengths", 2
+
+        def _encode_batch(self, texts, kind):
+            return np.array([[len(t), 1.0] for t in texts], np.float32)
+
+    encoder = CachedEncoder(Lengths(), root=tmp_path)
+    first = encode_items(["a stapler", "", "staples"], encoder, progress=False)
+    assert (first.cached, first.empty) == (0, 1) and not first.vectors[1].any()
+    again = encode_items(["a stapler", "staples", "glue"], encoder, progress=False)
+    assert again.cached == 2 and encoder.cached(["glue", "tape"]) == 1

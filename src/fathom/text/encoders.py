@@ -215,6 +215,10 @@ class CachedEncoder(Encoder):
         bar.close()
         return out
 
+    def cached(self, texts: Sequence[str], kind: TextKind = "passage") -> int:
+        """How many of ``texts`` already have a vector in the cache."""
+        return len(self._caches[kind].get(list(texts))[1])
+
     def _encode_batch(self, texts: list[str], kind: TextKind) -> np.ndarray:  # pragma: no cover - encode overrides
         return self.inner._encode_batch(texts, kind)
 

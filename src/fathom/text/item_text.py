@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from fathom.config import Config
-from fathom.text.encoders import Encoder
+from fathom.text.encoders import CachedEncoder, Encoder
 
 PRESETS: dict[str, dict[str, Any]] = {
     "product": {"fields": ("title", "brand", "categories", "description"),
@@ -133,8 +133,7 @@ class ItemVectors:
 def encode_items(texts: Sequence[str], encoder: Encoder, batch_size: int = 64, progress: bool = True) -> ItemVectors:
     """Encode item texts as passages; empty texts get zero rows. Progress bar when ``progress``."""
     texts = list(texts)
-    cache = getattr(encoder, "_caches", {}).get("passage")
-    cached = len(cache.get(texts)[1]) if cache is not None else 0
+    cached = encoder.cached(texts) if isinstance(encoder, CachedEncoder) else 0
     filled = [i for i, t in enumerate(texts) if t.strip()]
     out = np.zeros((len(texts), encoder.dim), np.float32)  # (n, d)
     start = time.perf_counter()
