@@ -52,6 +52,21 @@ def block_text_vectors(n_items: int, dim: int = 16, seed: int = 1) -> np.ndarray
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
+def block_item_entities(n_items: int, seed: int = 2):
+    """Stand-in item-entity matrix for KG-aware models: entities 0-3 belong to block 0 (ids < 15), 4-7 to block
+    1; each item links to two of its block's entities (an (n_items, 8) 0/1 CSR), item 29 too (never trained on);
+    items past the catalogue (ids >= 30, a grown catalogue) link to none, so the graph of the first 30 is unchanged."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for i in range(min(n_items, N_ITEMS)):
+        base = 0 if i < BLOCK else 4
+        for e in rng.choice(4, size=2, replace=False):
+            rows.append(i), cols.append(base + int(e))
+    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_items, 8))
+
+
 class RecommenderConformance:
     model_name: ClassVar[str]
     config: ClassVar[dict[str, Any]] = {}
@@ -71,9 +86,13 @@ class RecommenderConformance:
 
     @classmethod
     def fit_kwargs(cls, n_items: int) -> dict[str, Any]:
-        """Extra arguments of ``fit``: text-aware models get stand-in item text vectors."""
-        return {"item_vectors": block_text_vectors(n_items)} if get_model_class(cls.model_name).reads_item_text \
-            else {}
+        """Extra arguments of ``fit``: text-aware models get stand-in item text vectors, KG-aware models a stand-in
+        item-entity matrix."""
+        model = get_model_class(cls.model_name)
+        out: dict[str, Any] = {"item_vectors": block_text_vectors(n_items)} if model.reads_item_text else {}
+        if model.reads_item_graph:
+            out["item_entities"] = block_item_entities(n_items)
+        return out
 
     def test_registry_name_matches(self):
         assert get_model_class(self.model_name).name == self.model_name
@@ -190,6 +209,8 @@ class RecommenderConformance:
         import copy
 
         if not model.reads_item_text:
+            if model.reads_item_graph:
+                pytest.skip("a KG-aware model: test_add_items_places_new_items_through_their_entities")
             with pytest.raises(NotImplementedError, match="item text"):
                 copy.deepcopy(model).add_items(np.zeros((1, 16), np.float32))
             return
@@ -206,6 +227,28 @@ class RecommenderConformance:
         np.testing.assert_allclose(again.score(np.arange(3)), grown.score(np.arange(3)), rtol=1e-5, atol=1e-6)
         with pytest.raises(ValueError, match="columns"):
             grown.add_items(np.zeros((1, 3), np.float32))
+
+    def test_add_items_places_new_items_through_their_entities(self, model, tmp_path: Path):
+        """KG-aware models score an item added after training from its entities alone: two new items linked to
+        block 0's entities rank above every block-1 item for a block-0 history, old items keep their scores, and
+        the grown model survives save / load. Other models refuse, saying so."""
+        import copy
+
+        if not model.reads_item_graph:
+            with pytest.raises((NotImplementedError, ValueError)):
+                copy.deepcopy(model).add_items(item_entities=block_item_entities(2))
+            return
+        grown = copy.deepcopy(model)
+        new = grown.add_items(item_entities=block_item_entities(2))  # rows 0-1: block-0 entities
+        assert new.tolist() == [N_ITEMS, N_ITEMS + 1] and grown.n_items == N_ITEMS + 2
+        np.testing.assert_allclose(grown.score(np.arange(3))[:, :N_ITEMS], model.score(np.arange(3)),
+                                   rtol=1e-4, atol=1e-5)
+        scores = grown.score_history(np.array([3, 7, 1, 9, 5]))
+        assert scores[new].min() > np.sort(scores[BLOCK:N_ITEMS])[-3], "new block-0 items rank with block 0"
+        again = type(model).load(grown.save(tmp_path / "grown"))
+        np.testing.assert_allclose(again.score(np.arange(3)), grown.score(np.arange(3)), rtol=1e-5, atol=1e-6)
+        with pytest.raises(ValueError, match="columns"):
+            grown.add_items(item_entities=np.zeros((1, 3), np.float32))
 
     def test_save_and_load_in_a_fresh_process(self, model, tmp_path: Path):
         folder = model.save(tmp_path / "m")

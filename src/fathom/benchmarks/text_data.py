@@ -34,10 +34,16 @@ import numpy as np
 import pandas as pd
 
 from fathom.data.interactions import Interactions
+from fathom.data.kg import KnowledgeGraph
 from fathom.data.splits import Split, split_leave_one_out
 from fathom.text.item_text import TextTemplate
 
 TEXT_DATASETS = {"amazon_scientific": "product", "ml100k_imdb": "film"}
+#: the catalogue columns each data set's knowledge graph is built from (``TextRecData.knowledge_graph``)
+KG_COLUMNS: dict[str, list[Any]] = {
+    "amazon_scientific": ["brand", "categories"],
+    "ml100k_imdb": ["genres", "directors", {"name": "cast", "max_values": 5}, "year"],
+}
 
 
 def text_data_dir() -> Path | None:
@@ -64,6 +70,10 @@ class TextRecData:
     def texts(self, template: TextTemplate | None = None) -> list[str]:
         t = template or self.template
         return [t.render(row) for row in self.items]
+
+    def knowledge_graph(self) -> KnowledgeGraph:
+        """The graph of the catalogue's columns in :data:`KG_COLUMNS` (items keyed by their original ids)."""
+        return KnowledgeGraph.from_catalog(pd.DataFrame(self.items), KG_COLUMNS[self.name])
 
 
 def load_text_data(name: str, root: str | Path | None = None) -> TextRecData:

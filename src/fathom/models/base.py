@@ -26,6 +26,9 @@ Shapes and types (B = number of query users or items, n = n_items):
   catalogue's (n_items, d) item text vectors (:mod:`fathom.text.item_text`), keep them in their weights, and
   ``add_items(vectors)`` appends items known only by their text (m, d), returning their new indices: such an
   item is scored at once, before any retraining. Other models raise NotImplementedError there.
+- KG-aware models (``reads_item_graph = True``) take ``fit(..., item_entities=M)`` with M the (n_items, F)
+  item-entity matrix of the catalogue's knowledge graph (:mod:`fathom.data.kg`) and ``add_items(
+  item_entities=rows)`` places new items through their entities (:mod:`fathom.models.kg_base`).
 - ``save(path)`` writes a folder: ``model.json`` (model name, config, sizes, metadata) and
   ``weights.safetensors``; ``Recommender.load(path)`` rebuilds the model from that folder alone, in any process,
   without pickle.
@@ -88,6 +91,9 @@ class Recommender(ABC):
     """How :meth:`explain`'s history items read: "because you interacted with X", or "next after X"."""
     reads_item_text: ClassVar[bool] = False
     """Whether ``fit`` takes ``item_vectors`` (item text vectors) and ``add_items`` works."""
+    reads_item_graph: ClassVar[bool] = False
+    """Whether ``fit`` takes ``item_entities`` (the knowledge graph's item-entity matrix) and ``add_items(
+    item_entities=...)`` places new items through their entities."""
 
     def __init__(self, config: Config | None = None, **overrides: Any) -> None:
         base = config if config is not None else self.Config()
@@ -226,10 +232,11 @@ class Recommender(ABC):
         sims[np.arange(len(items)), items] = -np.inf
         return top_k(sims, k)
 
-    def add_items(self, item_vectors: np.ndarray) -> np.ndarray:
-        """Append items known only by their (m, d) text vectors; returns their new indices (text-aware models)."""
-        raise NotImplementedError(f"{type(self).__name__} does not read item text: it cannot score an item it was "
-                                  "not trained on")
+    def add_items(self, item_vectors: np.ndarray | None = None, *, item_entities: Any = None) -> np.ndarray:
+        """Append items known only by their (m, d) text vectors (text-aware models) or their (m, F) entity rows
+        (KG-aware models); returns their new indices."""
+        raise NotImplementedError(f"{type(self).__name__} does not read item text or a knowledge graph: it cannot "
+                                  "score an item it was not trained on")
 
     # -- persistence --------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

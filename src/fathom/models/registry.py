@@ -16,6 +16,7 @@ _MODELS: dict[str, str] = {
     "bpr": "fathom.models.bpr:BPRMF",
     "neumf": "fathom.models.neumf:NeuMF",
     "lightgcn": "fathom.models.lightgcn:LightGCN",
+    "kglightgcn": "fathom.models.kglightgcn:KGLightGCN",
     "multvae": "fathom.models.multvae:MultVAE",
     "sasrec": "fathom.models.sasrec:SASRec",
     "gru4rec": "fathom.models.gru4rec:GRU4Rec",
@@ -25,6 +26,7 @@ _MODELS: dict[str, str] = {
     "admmslim": "fathom.models.admmslim:ADMMSLIM",
     "textmean": "fathom.models.textmean:TextMean",
     "textease": "fathom.models.textease:TextEASE",
+    "kgease": "fathom.models.kgease:KGEASE",
     "twotower": "fathom.models.twotower:TwoTower",
     "textsasrec": "fathom.models.textseq:TextSeqRec",
 }

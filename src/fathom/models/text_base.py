@@ -41,9 +41,13 @@ class TextAware:
     def _set_item_text(self, item_vectors: Any) -> None:
         self.item_text = check_item_vectors(item_vectors, self.n_items)
 
-    def add_items(self, item_vectors: np.ndarray) -> np.ndarray:
+    def add_items(self, item_vectors: np.ndarray | None = None, *, item_entities: Any = None) -> np.ndarray:
         """Append items known only by their (m, d) text vectors; returns their new item indices."""
         self._check_fitted()  # type: ignore[attr-defined]
+        if item_vectors is None:
+            raise ValueError("item_vectors: this model scores new items from their text; pass their (m, d) text "
+                             "vectors" + (" (it does not read knowledge-graph entities)" if item_entities is not None
+                                          else ""))
         new = check_item_vectors(item_vectors, len(item_vectors), self.item_text.shape[1])
         first = self.n_items
         self.item_text = np.concatenate([self.item_text, new])
