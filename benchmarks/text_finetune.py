@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from fathom.benchmarks.text_data import HistoryScorer, cold_item_split, load_text_data, loo_split
@@ -89,11 +90,12 @@ def truncated_frozen(length: int, out_dir: Path) -> Any:
     return CachedEncoder(encoder)
 
 
-def row_for(label: str, encoder: Any, report: dict[str, Any], texts: list[str], split: Any, cold: Any
-            ) -> dict[str, Any]:
-    """One table row: the catalogue encoded with ``encoder``, TextMean measured on both protocols."""
+def row_for(label: str, encoder: Any, report: dict[str, Any], texts: list[str], split: Any, cold: Any,
+            vectors: Any = None) -> dict[str, Any]:
+    """One table row: the catalogue encoded with ``encoder`` (or the given ``vectors``), TextMean measured on both
+    protocols; the vectors are kept under the row's ``"_vectors"`` key (dropped before the table is written)."""
     start = time.perf_counter()
-    vectors = encode_items(texts, encoder, progress=True).vectors
+    vectors = encode_items(texts, encoder, progress=True).vectors if vectors is None else vectors
     encode_s = time.perf_counter() - start
     row = {"encoder": label, "trainable params": report.get("trainable_params", 0),
            "trainable share": report.get("trainable_share", 0.0),
@@ -102,7 +104,13 @@ def row_for(label: str, encoder: Any, report: dict[str, Any], texts: list[str], 
            "loss / epoch": " ".join(f"{v:.3f}" for v in report.get("loss_per_epoch", [])),
            "stopped": report.get("stopped", ""), "encode s": round(encode_s, 1), **measure(vectors, split, cold)}
     print(json.dumps(row), flush=True)
-    return row
+    return {**row, "_vectors": vectors}
+
+
+def mixed(adapted: Any, frozen: Any) -> Any:
+    """The adapted and the frozen vector of each item added and re-normalised (keeps general similarity)."""
+    v = adapted + frozen
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
 def train_worker(method: str, config_json: str, pairs_file: str, out_dir: str) -> None:
@@ -136,6 +144,8 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="evaluate the folders under --out-dir without training")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads per process (1 avoids idle spinning on a crowded CPU)")
+    ap.add_argument("--mix", action="store_true", help="also a row per method with the adapted and the frozen "
+                    "vectors added (the frozen one reading as much of each text: frozen @L where given)")
     ap.add_argument("--serial", action="store_true", help="train the methods one after the other")
     ap.add_argument("--write", action="store_true", help="write the results under benchmarks/results/text-rec")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -193,6 +203,11 @@ def main() -> None:
         encoder = load_finetuned(folders[m])
         names[m] = encoder.name
         rows.append(row_for(m, encoder, reports[m], texts, split, cold))
+        if args.mix:
+            base = rows[1] if args.encode_length not in (None, 256) else rows[0]  # frozen, as much text read
+            rows.append(row_for(f"{m} + {base['encoder']}", None, reports[m], texts, split, cold,
+                                vectors=mixed(rows[-1]["_vectors"], base["_vectors"])))
+    rows = [{k: v for k, v in r.items() if k != "_vectors"} for r in rows]
     frozen = rows[0]
     for row in rows:
         row["test ndcg gain"] = round(row["test ndcg@10"] / frozen["test ndcg@10"] - 1, 4)
