@@ -21,6 +21,7 @@ COMMANDS = {
     "search-eval": ("fathom.cli.search_eval", "evaluate search methods on a BEIR-format test collection"),
     "tune": ("fathom.cli.tune", "search a model's settings on the validation split, write the best config"),
     "benchmark": ("fathom.cli.benchmark", "run a benchmark protocol and print its table"),
+    "kg": ("fathom.cli.kg", "build a knowledge graph from catalogue columns; show an item's entities and paths"),
     "serve": ("fathom.cli.serve", "run the real-time HTTP service (recommend, similar, search, events)"),
 }
 

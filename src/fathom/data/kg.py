@@ -219,33 +219,48 @@ class KnowledgeGraph:
                         "type": self.types[other], "other items": max(sharing, 0)})
         return out
 
-    def paths(self, a: int, b: int, max_hops: int = 3, limit: int = 10, max_degree: int = 2000) -> list[list[int]]:
-        """Shortest paths (node lists) from ``a`` to ``b`` of at most ``max_hops`` edges, up to ``limit`` of them;
-        nodes with more than ``max_degree`` neighbours are not passed through (hubs explain nothing)."""
+    def paths(self, a: int, b: int, max_hops: int = 4, limit: int = 10, max_degree: int = 2000) -> list[list[int]]:
+        """Shortest paths (node lists) from ``a`` to ``b`` of at most ``max_hops`` edges, up to ``limit`` of them,
+        the most specific first (fewest items sharing the nodes in between); nodes with more than ``max_degree``
+        neighbours are not passed through (hubs explain nothing). Walks meet in the middle: half the hops from
+        each end."""
         if a == b:
             return [[a]]
-        adj = self.adjacency()
-        degree = np.diff(adj.indptr)
-        found: list[list[int]] = []
-        frontier: list[list[int]] = [[a]]
-        for _ in range(max_hops):
-            following = []
-            for path in frontier:
-                last = path[-1]
-                if len(path) > 1 and degree[last] > max_degree:
+        degree = np.diff(self.adjacency().indptr)
+        half = (max_hops + 1) // 2
+        from_a, from_b = self._walks(a, half, degree, max_degree), self._walks(b, max_hops - half, degree, max_degree)
+        for hops in range(1, max_hops + 1):
+            left, right = (hops + 1) // 2, hops // 2
+            ends: dict[int, list[list[int]]] = {}
+            for walk in from_b[right]:
+                ends.setdefault(walk[-1], []).append(walk)
+            found = []
+            for walk in from_a[left]:
+                middle = walk[-1]
+                if 0 < left < hops and degree[middle] > max_degree:
                     continue
-                for nxt in adj.indices[adj.indptr[last]:adj.indptr[last + 1]]:
-                    nxt = int(nxt)
-                    if nxt in path:
-                        continue
-                    if nxt == b:
-                        found.append(path + [nxt])
-                    else:
-                        following.append(path + [nxt])
-            if found:  # the most specific first: intermediate nodes shared by the fewest others
+                for back in ends.get(middle, ()):
+                    path = walk + back[-2::-1]
+                    if len(set(path)) == len(path):
+                        found.append(path)
+            if found:
                 return sorted(found, key=lambda p: (sum(int(degree[x]) for x in p[1:-1]), p))[:limit]
-            frontier = following[:200_000]
         return []
+
+    def _walks(self, start: int, depth: int, degree: np.ndarray, max_degree: int) -> list[list[list[int]]]:
+        """Simple walks from ``start`` by length (0..depth), not passing through hubs."""
+        adj = self.adjacency()
+        layers = [[[start]]]
+        for _ in range(depth):
+            following = []
+            for walk in layers[-1]:
+                last = walk[-1]
+                if len(walk) > 1 and degree[last] > max_degree:
+                    continue
+                following.extend(walk + [int(n)] for n in adj.indices[adj.indptr[last]:adj.indptr[last + 1]]
+                                 if int(n) not in walk)
+            layers.append(following)
+        return layers
 
     def describe_path(self, path: Sequence[int]) -> str:
         """``A -[rel]-> B <-[rel]- C`` with readable names."""
