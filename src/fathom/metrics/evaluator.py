@@ -168,6 +168,13 @@ class Evaluator:
             return summary, {"user": self.users.copy(), **values}
         return summary
 
+    def top_lists(self, model: Scorer, k: int | None = None) -> np.ndarray:
+        """(U, k) int64: every evaluated user's top-k items (exclusions removed; -1 pads), in ``users`` order: the
+        lists the beyond-accuracy metrics (:mod:`fathom.metrics.beyond`) and re-rankers read."""
+        k = self.ks[-1] if k is None else int(k)
+        return np.concatenate([self._top_ids(model, s, min(s + self.batch_size, self.n_users), k)
+                               for s in range(0, self.n_users, self.batch_size)])
+
     def _top_ids(self, model: Scorer, start: int, end: int, k: int) -> np.ndarray:
         """ids int64 (b, k): the model's top-k items for evaluated users [start, end), exclusions removed."""
         batch = self.users[start:end]
