@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/beyond_check.py [--recbole-python /work/recbole-venv/bin/python]
 
-Fits Pop and EASE (and draws seeded random lists, which reach the long tail) on MovieLens-100K (RecBole's default general split, ``kg_rec.load_ml100k``), takes each model's
+Fits Pop and EASE (and draws seeded random lists, which reach the long tail) on MovieLens-100K (RecBole's default
+general split, ``kg_rec.load_ml100k``), takes each model's
 top-10 lists for the test users (training and validation items excluded), computes Fathom's ItemCoverage,
 AveragePopularity, GiniIndex, ShannonEntropy and TailPercentage (``fathom.metrics.beyond``), and runs RecBole's
 metric classes (``recbole.evaluator.metrics``) in RecBole's venv on the very same lists, item counts and number of
@@ -95,9 +96,9 @@ def main() -> int:
                      round(shannon_entropy(lists[name], data.n_items), 6), "RecBole 1.2.1": "-", "difference": "-"})
     worst = max(abs(ours[n][m] - theirs[n][m]) for n in lists for m in ours[n])
     text = ("# Beyond-accuracy metrics: Fathom against RecBole 1.2.1's code on the same lists\n\n"
-            "Written by `benchmarks/beyond_check.py`: Pop, EASE (reg 500) and seeded random scores on MovieLens-100K (RecBole's default "
-            "split), top-10\nlists of the 943 test users, training and validation items excluded; RecBole's metric "
-            "classes run in its own venv\non the same lists, item counts (training interactions) and number of items "
+            "Written by `benchmarks/beyond_check.py`: Pop, EASE (reg 500) and seeded random scores on\n"
+            "MovieLens-100K (RecBole's default split), top-10 lists of the 943 test users, training and validation\n"
+            "items excluded; RecBole's metric classes run in its own venv on the same lists, item counts (training interactions) and number of items "
             f"({data.n_items}). Largest difference: {worst:.1e}.\nShannonEntropy is RecBole's definition (entropy "
             "divided by the number of distinct items recommended,\n`shannon_entropy(per_item=True)`); Fathom's "
             "leaderboards report the plain entropy in nats (the extra row).\n\n" + markdown_table(rows) + "\n")
