@@ -98,7 +98,8 @@ def main() -> int:
     text = ("# Beyond-accuracy metrics: Fathom against RecBole 1.2.1's code on the same lists\n\n"
             "Written by `benchmarks/beyond_check.py`: Pop, EASE (reg 500) and seeded random scores on\n"
             "MovieLens-100K (RecBole's default split), top-10 lists of the 943 test users, training and validation\n"
-            "items excluded; RecBole's metric classes run in its own venv on the same lists, item counts (training interactions) and number of items "
+            "items excluded; RecBole's metric classes run in its own venv on the same lists, item counts\n"
+            "(training interactions) and number of items "
             f"({data.n_items}). Largest difference: {worst:.1e}.\nShannonEntropy is RecBole's definition (entropy "
             "divided by the number of distinct items recommended,\n`shannon_entropy(per_item=True)`); Fathom's "
             "leaderboards report the plain entropy in nats (the extra row).\n\n" + markdown_table(rows) + "\n")
