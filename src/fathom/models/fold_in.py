@@ -150,3 +150,27 @@ def rank_history(model: Recommender, history: np.ndarray, k: int, user: int | No
     keep = ids >= 0
     ids, top = ids[keep], top[keep]
     return Ranked(ids, top, model.explain(recent, ids), raw)
+
+
+def explain_by_removal(model: Recommender, history: np.ndarray, items: np.ndarray, user: int | None = None,
+                       popularity: np.ndarray | None = None, weights: np.ndarray | None = None,
+                       max_history: int = 20) -> tuple[list[int | None], np.ndarray]:
+    """Faithful reasons for any model: for each of ``items``, the history item (among the ``max_history`` most
+    recent) whose removal lowers the item's score the most when the history is scored again exactly as it was
+    (:meth:`Recommender.score_history` with the same ``user``, ``popularity`` and ``weights``), and that drop
+    (R,); None where no removal lowers the score (the item is there by the user's profile or popularity)."""
+    history = np.asarray(history, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    w = None if weights is None else np.asarray(weights, dtype=np.float32)
+    base = model.score_history(history, user, popularity, w)[items]  # (R,)
+    best: list[int | None] = [None] * len(items)
+    drop = np.zeros(len(items), np.float64)
+    for j in range(min(len(history), max_history)):
+        keep = np.arange(len(history)) != j
+        scores = model.score_history(history[keep], user, popularity, None if w is None else w[keep])[items]
+        d = base.astype(np.float64) - scores
+        better = d > np.maximum(drop, 1e-7)
+        for r in np.flatnonzero(better):
+            best[r] = int(history[j])
+        drop = np.where(better, d, drop)
+    return best, drop
