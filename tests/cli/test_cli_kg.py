@@ -51,3 +51,28 @@ def test_bad_input_is_named(tmp_path, capsys):
     assert "item:zz" in capsys.readouterr().err
     assert run_cli("kg", "show", "--kg", tmp_path / "nowhere", "s1") == 2
     assert "fathom kg build" in capsys.readouterr().err
+
+
+def test_recommend_why_gives_removal_reasons_with_graph_paths(tmp_path, capsys):
+    """Items m0-m19 are space films by one director, m20-m39 cooking shows by another: a space fan's reasons
+    name a space film they watched and the director they share; removing the cited film lowers the item."""
+    from tests.cli.test_cli_data_files import events_text
+
+    events = tmp_path / "events.csv"
+    events.write_text(events_text())
+    lines = ["item_id,title,directors"] + [f"m{i},Space Voyage {i},Ann Vega" for i in range(20)] + [
+        f"m{i},Kitchen Recipe {i},Bo Chef" for i in range(20, 40)]
+    catalogue = tmp_path / "items.csv"
+    catalogue.write_text("\n".join(lines) + "\n")
+    run = tmp_path / "run"
+    assert run_cli("train", "ease", "--data", events, "--catalog", catalogue, "--out", run) == 0
+    assert run_cli("kg", "build", "--catalog", catalogue, "--columns", "directors", "--out", run / "kg") == 0
+    capsys.readouterr()
+    assert run_cli("recommend", "--run", run, "--user", "u0", "-k", "3", "--why", "--json") == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert items and all("because" in r for r in items)
+    for r in items:
+        assert r["because_title"].startswith("Space Voyage") and r["reason"] == "both: directed by Ann Vega"
+        assert r["path"] == f"{r['because_title']} -[directed by]-> Ann Vega <-[directed by]- {r['title']}"
+    assert run_cli("recommend", "--run", run, "--user", "u0", "-k", "2", "--why") == 0
+    assert "why: Space Voyage" in capsys.readouterr().out

@@ -270,6 +270,21 @@ class KnowledgeGraph:
             parts.append(f"-[{relation}]-> {self.names[y]}" if forward else f"<-[{relation}]- {self.names[y]}")
         return " ".join(parts)
 
+    def reason(self, history_item: Any, item: Any, max_hops: int = 2) -> dict[str, Any] | None:
+        """Why ``item`` follows from ``history_item`` in the graph: the most specific shortest path between them
+        (within ``max_hops``), as readable text (``both: directed by Joel Coen``) and as its steps; None when
+        either is not in the graph or no path is that short."""
+        if not (self.has_item(history_item) and self.has_item(item)):
+            return None
+        found = self.paths(self.item(history_item), self.item(item), max_hops=max_hops, limit=1)
+        if not found:
+            return None
+        path = found[0]
+        middle = [self.names[x] for x in path[1:-1]]
+        relation, _ = self.relation_between(path[0], path[1])
+        text = f"both: {relation} {middle[0]}" if len(path) == 3 else self.describe_path(path)
+        return {"text": text, "path": self.describe_path(path), "entities": middle}
+
     def item_entities(self, item_ids: Sequence[Any], min_items: int = 2, max_share: float = 0.5,
                       relations: Iterable[str] | None = None) -> tuple[sp.csr_matrix, np.ndarray]:
         """(n_items, F) float32 0/1 CSR of each item's one-hop entities (row i = ``item_ids[i]``; an item absent
