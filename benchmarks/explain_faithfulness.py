@@ -104,8 +104,7 @@ def main() -> int:
                     if method == "explain":
                         sources = ranked.sources
                     else:
-                        recent, weights = HistoryPolicy().recent(h)
-                        sources, _ = explain_by_removal(model, recent, ranked.items, who, pop, weights)
+                        sources, _ = explain_by_removal(model, h, ranked.items, who, pop, HistoryPolicy())
                     for item, source in zip(ranked.items, sources, strict=True):
                         n_items += 1
                         if source is None:

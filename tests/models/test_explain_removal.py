@@ -4,7 +4,7 @@ model; a model that scores a known user by their own vector cites nothing (remov
 import numpy as np
 
 from fathom.models.ease import EASE
-from fathom.models.fold_in import explain_by_removal
+from fathom.models.fold_in import HistoryPolicy, explain_by_removal
 from fathom.models.registry import get_model_class
 from tests.models.conformance import block_data
 
@@ -13,7 +13,7 @@ def test_linear_model_cites_the_largest_contribution():
     train, _ = block_data()
     model = EASE(reg=10.0).fit(train)
     history, items = np.array([3, 7, 20]), np.array([1, 2, 16])
-    cited, drop = explain_by_removal(model, history, items)
+    cited, drop = explain_by_removal(model, history, items, policy=HistoryPolicy(recency_boost=0.0))
     w = model.item_item_weights()
     w = w.toarray() if hasattr(w, "toarray") else np.asarray(w)
     for item, source, d in zip(items, cited, drop, strict=True):
@@ -30,12 +30,17 @@ def test_removal_lowers_the_score_of_every_cited_item():
     model = get_model_class("itemknn")(neighbours=10).fit(train)
     history = np.array([3, 7, 1, 9])
     items = np.array([0, 2, 4, 5, 20])
-    cited, drop = explain_by_removal(model, history, items)
-    base = model.score_history(history)
+    policy = HistoryPolicy()
+    cited, drop = explain_by_removal(model, history, items, policy=policy)
+
+    def scores(h):  # read as serving reads a history: recency weights recomputed
+        recent, weights = policy.recent(h)
+        return model.score_history(recent, None, None, weights)
+
+    base = scores(history)
     for item, source, d in zip(items, cited, drop, strict=True):
         if source is not None:
-            rest = history[history != source]
-            assert model.score_history(rest)[item] < base[item] and d > 0
+            assert scores(history[history != source])[item] < base[item] and d > 0
 
 
 def test_a_known_users_own_vector_gives_no_reason():

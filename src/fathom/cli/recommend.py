@@ -45,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.why and not args.include_seen:
         from fathom.models.fold_in import explain_by_removal
 
-        recent, weights = HistoryPolicy().recent(history)
-        sources, _ = explain_by_removal(model, recent, ids, user, item_popularity(inter), weights)
+        sources, _ = explain_by_removal(model, history, ids, user, item_popularity(inter), HistoryPolicy())
     rows = describe_items(data, ids)
     vocab = data.item_vocab
     graph = load_graph(args, folder) if args.why else None

@@ -153,22 +153,27 @@ def rank_history(model: Recommender, history: np.ndarray, k: int, user: int | No
 
 
 def explain_by_removal(model: Recommender, history: np.ndarray, items: np.ndarray, user: int | None = None,
-                       popularity: np.ndarray | None = None, weights: np.ndarray | None = None,
+                       popularity: np.ndarray | None = None, policy: HistoryPolicy | None = None,
                        max_history: int = 20) -> tuple[list[int | None], np.ndarray]:
     """Faithful reasons for any model: for each of ``items``, the history item (among the ``max_history`` most
-    recent) whose removal lowers the item's score the most when the history is scored again exactly as it was
-    (:meth:`Recommender.score_history` with the same ``user``, ``popularity`` and ``weights``), and that drop
-    (R,); None where no removal lowers the score (the item is there by the user's profile or popularity)."""
+    recent) whose removal lowers the item's score the most when the history without it is read again exactly as
+    serving reads it (``policy``'s recent items and recency weights, recomputed, then
+    :meth:`Recommender.score_history` with the same ``user`` and ``popularity``), and that drop (R,); None where
+    no removal lowers the score (the item is there by the user's profile or popularity). ``history``: most recent
+    first, as :func:`rank_history` takes it."""
     history = np.asarray(history, dtype=np.int64)
     items = np.asarray(items, dtype=np.int64)
-    w = None if weights is None else np.asarray(weights, dtype=np.float32)
-    base = model.score_history(history, user, popularity, w)[items]  # (R,)
+    policy = policy or HistoryPolicy()
+
+    def scores(h: np.ndarray) -> np.ndarray:
+        recent, weights = policy.recent(h)
+        return model.score_history(recent, user, popularity, weights)[items]
+
+    base = scores(history).astype(np.float64)  # (R,)
     best: list[int | None] = [None] * len(items)
     drop = np.zeros(len(items), np.float64)
     for j in range(min(len(history), max_history)):
-        keep = np.arange(len(history)) != j
-        scores = model.score_history(history[keep], user, popularity, None if w is None else w[keep])[items]
-        d = base.astype(np.float64) - scores
+        d = base - scores(np.delete(history, j))
         better = d > np.maximum(drop, 1e-7)
         for r in np.flatnonzero(better):
             best[r] = int(history[j])
