@@ -1,4 +1,4 @@
-"""Accuracy against diversity and calibration on MovieLens-1M: MMR and calibrated re-ranking of EASE's lists.
+"""Accuracy against diversity and calibration on MovieLens-1M: EASE's lists re-ranked by MMR and by calibration.
 
     .venv/bin/python benchmarks/diversity.py        # table + curve in benchmarks/results/kg-rec/diversity.{md,json,png}
 
@@ -30,7 +30,8 @@ from fathom.models.ease import EASE
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "kg-rec"
-STRENGTHS = {"mmr": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5), "calibrate": (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)}
+STRENGTHS = {"mmr": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5), "mmr-mean": (0.1, 0.2, 0.3, 0.4, 0.5),
+             "calibrate": (0.1, 0.2, 0.3, 0.5, 0.7, 0.9)}
 MAX_LOSS = 0.02
 
 
@@ -56,7 +57,13 @@ def miscalibration(lists: np.ndarray, users: np.ndarray, history: sp.csr_matrix,
     return float(np.mean(kls))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--methods", nargs="+", choices=list(STRENGTHS), default=list(STRENGTHS),
+                    help="re-run these methods only; the other rows in diversity.json are kept")
+    args = ap.parse_args(argv)
     data = prepare(load_builtin("movielens-1m"), PrepareConfig.recbole_general())
     train, valid, test = data.train, data.valid, data.test
     cats, _ = genre_matrix(data.catalog, data.n_items)
@@ -64,8 +71,12 @@ def main() -> int:
     model = EASE(reg=800.0, keep=None).fit(train)
     parts = {"valid": (valid, (train,)), "test": (test, (train, valid))}
     evaluators = {p: Evaluator(t, exclude=ex, ks=(10,), metrics=("ndcg", "recall")) for p, (t, ex) in parts.items()}
-    rows = []
+    saved = OUT / "diversity.json"
+    rows = [r for r in json.loads(saved.read_text())["rows"] if r["method"] not in args.methods] \
+        if saved.is_file() and set(args.methods) != set(STRENGTHS) else []
     for method, strengths in STRENGTHS.items():
+        if method not in args.methods:
+            continue
         for strength in strengths:
             row = {"method": method, "strength": strength}
             started = time.perf_counter()
@@ -86,6 +97,8 @@ def main() -> int:
             row["seconds"] = round(time.perf_counter() - started, 1)
             print(json.dumps(row), flush=True)
             rows.append(row)
+    order = {m: i for i, m in enumerate(STRENGTHS)}
+    rows.sort(key=lambda r: (order[r["method"]], r["strength"]))
     base = rows[0]
     for r in rows:
         r["NDCG change (test)"] = f"{(r['test ndcg@10'] / base['test ndcg@10'] - 1) * 100:+.1f}%"
@@ -117,7 +130,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for method, marker in (("mmr", "o"), ("calibrate", "s")):
+    for method, marker in (("mmr", "o"), ("mmr-mean", "^"), ("calibrate", "s")):
         pts = [rows[0]] + [r for r in rows if r["method"] == method and r["strength"] > 0]
         for ax, x in zip(axes, ("diversity@10", "miscalibration"), strict=True):
             ax.plot([p[x] for p in pts], [p["test ndcg@10"] for p in pts], marker=marker, label=method)

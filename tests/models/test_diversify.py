@@ -51,3 +51,14 @@ def test_reranked_lists_come_first_and_exclusions_never_appear():
     assert set(np.flatnonzero(np.isfinite(cal.score(np.array([0]))[0]))) <= {0, 2, 3}
     with pytest.raises(ValueError, match="method"):
         Reranked(Fixed(), UNIT, "shuffle", 0.5)
+
+
+def test_mean_penalty_weighs_every_item_of_the_list():
+    # list so far [0 (A), 2 (B)]; candidate 3 (A+B) has cosine .71 to both, candidate 1 (A) 1 and 0:
+    # max penalty: 3 -> .71, 1 -> 1; mean penalty: 3 -> .71, 1 -> .5, so the mean prefers the look-alike 1
+    cand, scores = np.array([0, 2, 1, 3]), np.array([1.0, 0.9, 0.5, 0.5])
+    picked_max = mmr(cand, scores, UNIT, 3, 0.6, "max").tolist()
+    picked_mean = mmr(cand, scores, UNIT, 3, 0.6, "mean").tolist()
+    assert picked_max == [0, 2, 3] and picked_mean == [0, 2, 1]
+    with pytest.raises(ValueError, match="penalty"):
+        mmr(cand, scores, UNIT, 3, 0.6, "median")

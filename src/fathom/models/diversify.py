@@ -6,7 +6,7 @@ final top-k greedily:
 - :func:`mmr` (maximal marginal relevance, Carbonell & Goldstein 1998): at each position the candidate maximising
   ``(1 - diversity) * rel(i) - diversity * max_{j in list} cos(i, j)``, ``rel`` the model's score min-max scaled to
   [0, 1] over the user's candidates and cos the cosine similarity of item features (genre indicators, embeddings).
-  ``diversity = 0`` keeps the model's order.
+  ``diversity = 0`` keeps the model's order. ``mmr-mean`` penalises the mean similarity to the list instead.
 - :func:`calibrate` (Steck, RecSys 2018): the candidate maximising ``(1 - weight) * sum rel(list + i) -
   weight * KL(p_u || q(list + i))``, p_u the user's category distribution (their history's items' categories, each
   item's categories sharing one unit), q that of the list, smoothed as ``(1 - 0.01) q + 0.01 p_u``.
@@ -40,22 +40,29 @@ def _relevance(scores: np.ndarray) -> np.ndarray:
     return np.ones_like(scores) if hi - lo <= 0 else (scores - lo) / (hi - lo)
 
 
-def mmr(candidates: np.ndarray, scores: np.ndarray, unit: np.ndarray, k: int, diversity: float) -> np.ndarray:
+def mmr(candidates: np.ndarray, scores: np.ndarray, unit: np.ndarray, k: int, diversity: float,
+        penalty: Literal["max", "mean"] = "max") -> np.ndarray:
     """The k items MMR picks among ``candidates`` (C,) with model ``scores`` (C,); ``unit``: unit feature rows of
-    every item (n_items, d)."""
+    every item (n_items, d). ``penalty="mean"``: a candidate's mean similarity to the list instead of its largest,
+    which makes the greedy steps maximise relevance plus intra-list diversity (the mean pairwise distance)."""
     if not 0.0 <= diversity <= 1.0:
         raise ValueError(f"diversity must lie in [0, 1], got {diversity}")
+    if penalty not in ("max", "mean"):
+        raise ValueError(f"penalty must be 'max' or 'mean', got {penalty!r}")
     rel = _relevance(np.asarray(scores, np.float64))
     vecs = unit[candidates]  # (C, d)
     chosen: list[int] = []
     max_sim = np.zeros(len(candidates))  # (C,) the largest similarity to an item already in the list
+    sum_sim = np.zeros(len(candidates))  # (C,) the summed similarity to the list
     free = np.ones(len(candidates), bool)
-    for _ in range(min(k, len(candidates))):
-        gain = np.where(free, (1.0 - diversity) * rel - diversity * max_sim, -np.inf)
+    for step in range(min(k, len(candidates))):
+        sim = max_sim if penalty == "max" else sum_sim / max(step, 1)
+        gain = np.where(free, (1.0 - diversity) * rel - diversity * sim, -np.inf)
         best = int(np.argmax(gain))  # ties: the earlier (better-scored) candidate
         chosen.append(best)
         free[best] = False
-        max_sim = np.maximum(max_sim, vecs @ vecs[best])
+        new = vecs @ vecs[best]
+        max_sim, sum_sim = np.maximum(max_sim, new), sum_sim + new
     return candidates[chosen]
 
 
@@ -104,15 +111,15 @@ class Reranked:
     features: (n_items, d) item features for MMR, or the (n_items, G) item-category matrix for calibration;
     history: the interactions whose category mix calibration aims at (default ``exclude``)."""
 
-    def __init__(self, model: Any, features: Any, method: Literal["mmr", "calibrate"], strength: float,
+    def __init__(self, model: Any, features: Any, method: Literal["mmr", "mmr-mean", "calibrate"], strength: float,
                  exclude: Any = None, k: int = 10, candidates: int = 100, history: Any = None) -> None:
-        if method not in ("mmr", "calibrate"):
-            raise ValueError(f"method must be 'mmr' or 'calibrate', got {method!r}")
+        if method not in ("mmr", "mmr-mean", "calibrate"):
+            raise ValueError(f"method must be 'mmr', 'mmr-mean' or 'calibrate', got {method!r}")
         self.model, self.method, self.strength, self.k, self.n_candidates = model, method, strength, k, candidates
         self.exclude = _csr(exclude)
         hist = _csr(history) if history is not None else self.exclude
         self.history = hist
-        if method == "mmr":
+        if method.startswith("mmr"):
             self.unit = _unit_rows(features)
         else:
             self.categories = sp.csr_matrix(features, dtype=np.float64)
@@ -132,8 +139,8 @@ class Reranked:
             cand, sc = ids[r][keep], top_scores[r][keep]
             if not len(cand):
                 continue
-            if self.method == "mmr":
-                picked = mmr(cand, sc, self.unit, self.k, self.strength)
+            if self.method.startswith("mmr"):
+                picked = mmr(cand, sc, self.unit, self.k, self.strength, "mean" if self.method == "mmr-mean" else "max")
             else:
                 seen = self.history[int(user)].indices if self.history is not None else np.array([], np.int64)
                 target = category_distribution(seen, self.categories) if len(seen) else np.zeros(
