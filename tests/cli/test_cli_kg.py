@@ -76,3 +76,12 @@ def test_recommend_why_gives_removal_reasons_with_graph_paths(tmp_path, capsys):
         assert r["path"] == f"{r['because_title']} -[directed by]-> Ann Vega <-[directed by]- {r['title']}"
     assert run_cli("recommend", "--run", run, "--user", "u0", "-k", "2", "--why") == 0
     assert "why: Space Voyage" in capsys.readouterr().out
+
+
+def test_builtin_movielens_graph_has_readable_names(tmp_path, capsys):
+    out = tmp_path / "kg"
+    assert run_cli("kg", "build", "--builtin", "movielens-100k", "--out", out, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["items"] == 1682 and set(summary["triples by relation"]) == {"genre", "decade"}
+    assert run_cli("kg", "path", "--kg", out, "100", "24", "-k", "1") == 0
+    assert capsys.readouterr().out.strip() == "Fargo -[genre]-> Crime <-[genre]- Rumble in the Bronx"

@@ -18,7 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "decade) or from a built-in data set's graph, and save it.")
     source = build.add_mutually_exclusive_group(required=True)
     source.add_argument("--catalog", help="item catalogue file (CSV, TSV, JSON Lines) with an item_id column")
-    source.add_argument("--builtin", choices=["movielens-100k"], help="the Freebase graph that ships with it")
+    source.add_argument("--builtin", choices=["movielens-100k", "movielens-1m"], help="a built-in data set's "
+                        "catalogue: genres and decades, with readable names")
+    build.add_argument("--freebase", action="store_true", help="with --builtin movielens-100k: merge the Freebase "
+                       "graph that ships with it (91,631 triples; its entities have ids, not names)")
     build.add_argument("--columns", help="catalogue columns to link items through, comma-separated; a column may "
                        "say its kind and cap: cast:list:5, categories:path, year:decade (default: the columns with "
                        f"a known kind: {', '.join(sorted(DEFAULT_KINDS))})")
@@ -62,11 +65,15 @@ def build_graph(args: argparse.Namespace) -> KnowledgeGraph:
         from fathom.data.sources import load_builtin
 
         data = load_builtin(args.builtin)
-        if "kg" not in data.extras or "link" not in data.extras:
-            raise ValueError(f"{args.builtin} ships no knowledge graph")
-        frame = data.catalog.frame if data.catalog is not None else None
-        names = dict(zip(frame["item_id"], frame["title"], strict=True)) if frame is not None else None
-        return KnowledgeGraph.from_triples(data.extras["kg"], data.extras["link"], names)
+        frame = data.catalog.frame
+        graph = KnowledgeGraph.from_catalog(frame, parse_columns(args.columns) or ["genres", "release_year"])
+        if args.freebase:
+            if "kg" not in data.extras or "link" not in data.extras:
+                raise ValueError(f"{args.builtin} ships no Freebase graph")
+            names = dict(zip(frame["item_id"], frame["title"], strict=True))
+            graph = KnowledgeGraph.merge(graph, KnowledgeGraph.from_triples(data.extras["kg"], data.extras["link"],
+                                                                            names))
+        return graph
     from fathom.data.loading import load_catalog
 
     frame = load_catalog(args.catalog).table.frame
