@@ -9,8 +9,8 @@ the history item behind each recommended item:
 
 - ``explain``: the model's own :meth:`Recommender.explain` (what the service shows today: exact contributions for
   linear models, cosine of item vectors for embedding models, "after your latest item" for sequence models);
-- ``removal``: :func:`fathom.models.fold_in.explain_by_removal` (the history item whose removal lowers the item's
-  score most, among the 20 most recent).
+- ``removal``: :func:`fathom.models.fold_in.explain_by_removal` (among the 20 most recent, the history item whose
+  removal moves the item furthest down the ranking, ties by the larger drop in score).
 
 Faithfulness: for every (item, cited history item) pair, the history without that item is ranked again by the
 same read path; the pair is faithful when the item's score drops *and* its rank drops (a later position, or out

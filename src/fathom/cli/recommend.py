@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", required=True, help="external user id")
     parser.add_argument("-k", type=positive_int, default=10, help="number of items (default 10)")
     parser.add_argument("--include-seen", action="store_true", help="allow items the user already interacted with")
-    parser.add_argument("--why", action="store_true", help="faithful reasons: the history item whose removal lowers "
-                        "each item's score most, with the knowledge-graph path between them where there is one")
+    parser.add_argument("--why", action="store_true", help="faithful reasons: the history item whose removal moves "
+                        "each item furthest down, with the knowledge-graph path between them where there is one")
     parser.add_argument("--kg", help="knowledge-graph folder for --why (`fathom kg build`; default: the run "
                         "folder's kg/ when it has one)")
     parser.add_argument("--json", action="store_true", help="print JSON")

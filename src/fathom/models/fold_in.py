@@ -156,26 +156,34 @@ def explain_by_removal(model: Recommender, history: np.ndarray, items: np.ndarra
                        popularity: np.ndarray | None = None, policy: HistoryPolicy | None = None,
                        max_history: int = 20) -> tuple[list[int | None], np.ndarray]:
     """Faithful reasons for any model: for each of ``items``, the history item (among the ``max_history`` most
-    recent) whose removal lowers the item's score the most when the history without it is read again exactly as
-    serving reads it (``policy``'s recent items and recency weights, recomputed, then
-    :meth:`Recommender.score_history` with the same ``user`` and ``popularity``), and that drop (R,); None where
-    no removal lowers the score (the item is there by the user's profile or popularity). ``history``: most recent
-    first, as :func:`rank_history` takes it."""
+    recent) whose removal moves the item furthest down the ranking when the history without it is read again
+    exactly as serving reads it (``policy``'s recent items and recency weights, recomputed, then
+    :meth:`Recommender.score_history` with the same ``user`` and ``popularity``; history items are never ranked),
+    ties and items no removal moves down going to the largest drop in score; returns the cited items and their
+    score drops (R,). None where no removal lowers the score (the item is there by the user's profile or
+    popularity). ``history``: most recent first, as :func:`rank_history` takes it."""
     history = np.asarray(history, dtype=np.int64)
     items = np.asarray(items, dtype=np.int64)
     policy = policy or HistoryPolicy()
 
-    def scores(h: np.ndarray) -> np.ndarray:
+    def ranked(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         recent, weights = policy.recent(h)
-        return model.score_history(recent, user, popularity, weights)[items]
+        scores = np.asarray(model.score_history(recent, user, popularity, weights), dtype=np.float64)
+        allowed = np.ones(len(scores), bool)
+        allowed[h] = False
+        pool = np.sort(scores[allowed])
+        ranks = len(pool) - np.searchsorted(pool, scores[items], side="right")  # items scored above each
+        return scores[items], ranks
 
-    base = scores(history).astype(np.float64)  # (R,)
+    base, base_rank = ranked(history)
     best: list[int | None] = [None] * len(items)
     drop = np.zeros(len(items), np.float64)
+    fall = np.zeros(len(items), np.int64)
     for j in range(min(len(history), max_history)):
-        d = base - scores(np.delete(history, j))
-        better = d > np.maximum(drop, 1e-7)
+        scores, ranks = ranked(np.delete(history, j))
+        d, f = base - scores, ranks - base_rank
+        better = (d > 1e-7) & ((f > fall) | ((f == fall) & (d > drop)))
         for r in np.flatnonzero(better):
             best[r] = int(history[j])
-        drop = np.where(better, d, drop)
+        drop, fall = np.where(better, d, drop), np.where(better, f, fall)
     return best, drop
