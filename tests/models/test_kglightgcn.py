@@ -54,6 +54,17 @@ def test_new_item_embedding_equals_the_propagation_of_its_entity_links():
     for e in new_row.indices:
         full[n_u + n_i, n_u + n_i + 1 + e] = 1.0 / np.sqrt(new_row.nnz * entity_degree[e])
     net = model.net
-    ego = torch.cat([net.user.weight, net.item.weight, net.entity.weight]).detach()  # new ego row: zero
+    ego = net._ego().detach()  # the trained ego embeddings (a cold item's held at zero); the new row: zero
     final = propagate(to_torch_csr(full.tocsr()), ego, 2)
     np.testing.assert_allclose(model.item_vectors()[n_i], final[n_u + n_i].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_negatives_never_land_on_items_without_training_interactions():
+    from fathom.models.kglightgcn import KGLightGCNConfig, KGLightGCNNet, _KGObjective
+
+    train, _ = block_data()  # item 29 has no training interaction
+    config = KGLightGCNConfig(n_neg=8)
+    net = KGLightGCNNet(train.n_users, train.n_items, 8, 4, 2, 0.1)
+    objective = _KGObjective(net, train, config, block_item_entities(30))
+    negs = torch.cat([neg.flatten() for _, _, neg in objective.batches(np.random.default_rng(0), 64)])
+    assert len(negs) == 8 * len(train) and not (negs == 29).any()

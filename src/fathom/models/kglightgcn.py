@@ -58,25 +58,32 @@ def kg_adjacency(interactions: sp.spmatrix, item_entities: sp.spmatrix, kg_weigh
 
 
 class KGLightGCNNet(LightGCNNet):
-    """LightGCN's net plus entity ego embeddings and the entities' layer embeddings (kept for new items)."""
+    """LightGCN's net plus entity ego embeddings and the entities' layer embeddings (kept for new items); an item
+    without training interactions has its ego embedding held at zero (``warm`` buffer), so it is placed by its
+    entities alone, as an item added later is."""
 
     def __init__(self, n_users: int, n_items: int, n_entities: int, factors: int, layers: int,
-                 init_std: float) -> None:
+                 init_std: float, warm: np.ndarray | None = None) -> None:
         super().__init__(n_users, n_items, factors, layers, init_std)
         self.n_items = n_items
         self.entity = nn.Embedding(n_entities, factors)
         nn.init.normal_(self.entity.weight, std=init_std)
         self.register_buffer("entity_layers", torch.zeros(layers + 1, n_entities, factors))
+        mask = np.ones(n_items, np.float32) if warm is None else np.asarray(warm, np.float32)
+        self.register_buffer("warm", torch.from_numpy(mask).reshape(-1, 1))
+
+    def _ego(self) -> torch.Tensor:
+        return torch.cat([self.user.weight, self.item.weight * self.warm, self.entity.weight])  # (U + I + F, d)
 
     def propagate(self, adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        ego = torch.cat([self.user.weight, self.item.weight, self.entity.weight])  # (U + I + F, d)
+        ego = self._ego()
         final = propagate(adj, ego, self.layers)
         return final[: self.n_users], final[self.n_users: self.n_users + self.n_items]
 
     @torch.no_grad()
     def refresh(self, adj: torch.Tensor) -> None:
         super().refresh(adj)
-        layer = torch.cat([self.user.weight, self.item.weight, self.entity.weight])
+        layer = self._ego()
         start = self.n_users + self.n_items
         self.entity_layers[0].copy_(layer[start:])
         for k in range(self.layers):
@@ -85,10 +92,26 @@ class KGLightGCNNet(LightGCNNet):
 
 
 class _KGObjective(_LightGCNObjective):
+    """LightGCN's objective over the collaborative KG; negatives are drawn among items with training interactions
+    (a cold item is never pushed down for being unseen: one that lands on a cold item is redrawn among the warm
+    ones, which may rarely be one of the user's positives)."""
+
     def __init__(self, net: KGLightGCNNet, train: Interactions, config: KGLightGCNConfig,
                  item_entities: sp.csr_matrix) -> None:
         super().__init__(net, train, config)
         self.adj = to_torch_csr(kg_adjacency(train.csr(), item_entities, config.kg_weight))
+        counts = np.bincount(train.item, minlength=train.n_items)
+        self.cold = torch.from_numpy(counts == 0)
+        self.warm_items = torch.from_numpy(np.flatnonzero(counts > 0).astype(np.int64))
+
+    def batches(self, rng: np.random.Generator, batch_size: int):
+        for users, pos, neg in super().batches(rng, batch_size):
+            cold = self.cold[neg]
+            if bool(cold.any()) and len(self.warm_items):
+                draws = torch.from_numpy(rng.integers(len(self.warm_items), size=int(cold.sum())))
+                neg = neg.clone()
+                neg[cold] = self.warm_items[draws]
+            yield users, pos, neg
 
 
 class KGLightGCN(KGAware, LightGCN):
@@ -103,13 +126,13 @@ class KGLightGCN(KGAware, LightGCN):
             init_from: TorchRecommender | None = None) -> Self:
         self._begin_fit(train)
         self._set_item_entities(item_entities)
-        self._train_degree = np.asarray((train.csr() > 0).sum(axis=0)).ravel().astype(np.float32)  # (n,)
+        self._warm = (np.bincount(train.item, minlength=self.n_items) > 0).astype(np.float32)  # (n,)
         return super().fit(train, valid, init_from=init_from)
 
     def _build_net(self) -> KGLightGCNNet:
         c = self.config
         return KGLightGCNNet(self.n_users, self.n_items, self.item_entities.shape[1], c.factors, c.layers,
-                             c.init_std)
+                             c.init_std, getattr(self, "_warm", None))
 
     def _objective(self, net: KGLightGCNNet, train: Interactions) -> _KGObjective:
         return _KGObjective(net, train, self.config, self.item_entities)
@@ -131,6 +154,7 @@ class KGLightGCN(KGAware, LightGCN):
                               c.init_std)
         state = net.state_dict()
         state["item.weight"] = torch.cat([state["item.weight"], torch.zeros(m, c.factors)])
+        state["warm"] = torch.cat([state["warm"], torch.zeros(m, 1)])
         state["final_item"] = torch.cat([state["final_item"], final.float()])
         grown.load_state_dict(state)
         grown.eval()
