@@ -26,7 +26,15 @@ from torch import nn
 
 from fathom.data.interactions import Interactions
 from fathom.models.kg_base import KGAware
-from fathom.models.lightgcn import LightGCN, LightGCNConfig, LightGCNNet, _LightGCNObjective, propagate, to_torch_csr
+from fathom.models.lightgcn import (
+    LightGCN,
+    LightGCNConfig,
+    LightGCNNet,
+    _LightGCNObjective,
+    propagate,
+    symmetric_normalise,
+    to_torch_csr,
+)
 from fathom.models.torch_base import TorchRecommender
 
 
@@ -48,13 +56,7 @@ def kg_adjacency(interactions: sp.spmatrix, item_entities: sp.spmatrix, kg_weigh
     adj = sp.bmat([[None, r, sp.csr_matrix((n_users, n_ent), dtype=np.float32)],
                    [r.T, None, e],
                    [None, e.T, None]], format="csr", dtype=np.float32)
-    degree = np.asarray(adj.sum(axis=1)).ravel()
-    inv_sqrt = np.zeros_like(degree)
-    np.divide(1.0, np.sqrt(degree), out=inv_sqrt, where=degree > 0)
-    scale = sp.diags(inv_sqrt)
-    out = sp.csr_matrix(scale @ adj @ scale, dtype=np.float32)
-    out.sort_indices()
-    return out
+    return symmetric_normalise(adj)
 
 
 class KGLightGCNNet(LightGCNNet):

@@ -57,7 +57,11 @@ def normalized_adjacency(interactions: sp.spmatrix) -> sp.csr_matrix:
     r.eliminate_zeros()
     r.data[:] = 1.0
     n_users, n_items = r.shape
-    adj = sp.bmat([[None, r], [r.T, None]], format="csr", dtype=np.float32)  # (N, N), N = U + I
+    return symmetric_normalise(sp.bmat([[None, r], [r.T, None]], format="csr", dtype=np.float32))  # N = U + I
+
+
+def symmetric_normalise(adj: sp.spmatrix) -> sp.csr_matrix:
+    """``D^-1/2 A D^-1/2`` (D the weighted degrees) as float32 CSR with sorted indices; isolated nodes stay 0."""
     degree = np.asarray(adj.sum(axis=1)).ravel()  # (N,)
     inv_sqrt = np.zeros_like(degree)
     np.divide(1.0, np.sqrt(degree), out=inv_sqrt, where=degree > 0)
