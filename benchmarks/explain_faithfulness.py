@@ -69,7 +69,12 @@ def faithful(model: Any, history: np.ndarray, item: int, source: int, user: int 
     return bool(after.raw[item] < before.raw[item] - 1e-7 and pos_after > pos_before)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", help="labels to run; the other rows in faithfulness.json are kept")
+    args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from kg_rec import graphs, load_ml100k
 
@@ -85,9 +90,12 @@ def main() -> int:
     users = np.sort(rng.choice(np.flatnonzero(counts >= 5), N_USERS, replace=False))
     hist = histories(train, users)
     titles = dict(zip(data.catalog.frame["item_id"].astype(str), data.catalog.frame["title"], strict=True))
-    rows, examples = [], []
+    saved = json.loads((OUT / "faithfulness.json").read_text()) if args.models and (
+        OUT / "faithfulness.json").is_file() else {"rows": [], "examples": []}
+    rows = [r for r in saved["rows"] if r["model"] not in args.models] if args.models else []
+    examples = list(saved["examples"])
     for label, name, settings, reads_kg in MODELS:
-        if reads_kg and entities is None:
+        if (reads_kg and entities is None) or (args.models and label not in args.models):
             continue
         started = time.perf_counter()
         model = get_model_class(name)(**settings).fit(train, **({"item_entities": entities} if reads_kg else {}))
@@ -127,6 +135,8 @@ def main() -> int:
                        "cases": n_items, "fit s": round(fit_s, 1)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
+    order = [m[0] for m in MODELS]
+    rows.sort(key=lambda r: order.index(r["model"]))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "faithfulness.json").write_text(json.dumps({"rows": rows, "examples": examples}, indent=2) + "\n")
     text = ["# Faithfulness of the reasons, per model family (MovieLens-100K)", "",
