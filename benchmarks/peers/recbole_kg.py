@@ -3,7 +3,9 @@ KGAT and KGIN, on RecBole's own split of its own ml-100k files (the Freebase KG 
 wheel), full ranking, training (and for test, validation) items excluded.
 
 Environment: the RecBole venv of ``benchmarks/peers/recbole_text.py`` (recbole 1.2.1, torch 2.13.0 CPU, numpy 1.26,
-pandas 2.2, scipy 1.13); RecBole never enters Fathom's environment. One command::
+pandas 2.2) with scipy 1.11.4: with scipy 1.13 RecBole's LightGCN and KGIN fail building their graph
+(``dok_matrix._update`` is gone). RecBole never enters Fathom's environment. One command (run it from a scratch
+folder: RecBole writes ``log/`` and ``log_tensorboard/`` into the working folder)::
 
     /work/recbole-venv/bin/python benchmarks/peers/recbole_kg.py            # every model, 6-minute budget each
     /work/recbole-venv/bin/python benchmarks/peers/recbole_kg.py --models KGAT --merge
