@@ -24,21 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import tempfile
-import time
 import traceback
 from pathlib import Path
+
+from recbole_budget import fit_within_budget, load_best  # benchmarks/peers/, beside this script
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "benchmarks" / "results" / "kg-rec"
 METRICS = ("ndcg@10", "recall@10", "hit@10", "precision@10")
 MODELS = ["BPR", "EASE", "LightGCN", "CKE", "KGAT", "KGIN"]
-
-
-class TimeBudgetReached(Exception):
-    """Raised at the start of an epoch once a run's training time budget is spent."""
 
 
 def base_config(checkpoint_dir: Path, seed: int) -> dict:
@@ -76,35 +72,8 @@ def run_one(model_name: str, checkpoint_dir: Path, threads: int, max_minutes: fl
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     base = get_trainer(config["MODEL_TYPE"], config["model"])
-    log: dict[str, list[float]] = {"train_s": [], "valid_ndcg": []}
-    started = time.perf_counter()
-
-    class Timed(base):  # type: ignore[misc, valid-type]
-        def _train_epoch(self, *a, **k):
-            if log["train_s"] and time.perf_counter() - started > 60 * max_minutes:
-                raise TimeBudgetReached
-            t0 = time.perf_counter()
-            res = super()._train_epoch(*a, **k)
-            log["train_s"].append(time.perf_counter() - t0)
-            return res
-
-        def _valid_epoch(self, *a, **k):
-            res = super()._valid_epoch(*a, **k)
-            log["valid_ndcg"].append(float(res[0]))
-            return res
-
-    trainer = Timed(config, model)
-    stopped_by = "early stopping (patience 10)"
-    try:
-        trainer.fit(train_data, valid_data, saved=True, show_progress=False)
-    except TimeBudgetReached:
-        stopped_by = f"time budget ({max_minutes:g} min; not converged)"
-    fit_s = time.perf_counter() - started
-    if os.path.exists(trainer.saved_model_file):
-        checkpoint = torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)
-        model.load_state_dict(checkpoint["state_dict"])
-        model.load_other_parameter(checkpoint.get("other_parameter"))
-        os.remove(trainer.saved_model_file)
+    trainer, log, stopped_by, fit_s = fit_within_budget(base, config, model, train_data, valid_data, max_minutes)
+    load_best(trainer, model, remove=True)
     valid = trainer.evaluate(valid_data, load_best_model=False)
     test = trainer.evaluate(test_data, load_best_model=False)
     n = len(log["train_s"])

@@ -59,6 +59,8 @@ import time
 import warnings
 from pathlib import Path
 
+from recbole_budget import fit_within_budget, load_best  # benchmarks/peers/, beside this script
+
 REPO = Path(__file__).resolve().parents[2]
 DATASET = "amazon_scientific"
 METRICS = ("ndcg@10", "recall@10", "hit@10")
@@ -205,10 +207,6 @@ def check_split(train_data, valid_data, test_data, fathom: dict | None, max_len:
     return out
 
 
-class TimeBudgetReached(Exception):
-    """Raised at the start of an epoch once a run's training time budget is spent."""
-
-
 def run_one(spec: dict, common: dict, fathom: dict | None, threads: int, max_minutes: float | None) -> dict:
     import torch
     from recbole.config import Config
@@ -235,39 +233,11 @@ def run_one(spec: dict, common: dict, fathom: dict | None, threads: int, max_min
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = model_cls(config, train_data._dataset).to(config["device"])
     base = get_trainer(config["MODEL_TYPE"], config["model"])
-    log = {"train_s": [], "valid_s": [], "valid_ndcg": []}
-    started = time.perf_counter()
-
-    class Timed(base):  # type: ignore[misc, valid-type]
-        def _train_epoch(self, *a, **k):
-            if max_minutes is not None and log["train_s"] and time.perf_counter() - started > 60 * max_minutes:
-                raise TimeBudgetReached
-            t0 = time.perf_counter()
-            res = super()._train_epoch(*a, **k)
-            log["train_s"].append(time.perf_counter() - t0)
-            return res
-
-        def _valid_epoch(self, *a, **k):
-            t0 = time.perf_counter()
-            res = super()._valid_epoch(*a, **k)
-            log["valid_s"].append(time.perf_counter() - t0)
-            log["valid_ndcg"].append(float(res[0]))
-            return res
-
-    trainer = Timed(config, model)
-    t0 = time.perf_counter()
-    stopped_by = "early stopping (patience 10)"
-    try:
-        trainer.fit(train_data, valid_data, saved=True, show_progress=False)
-    except TimeBudgetReached:
-        stopped_by = f"time budget ({max_minutes:g} min; not converged)"
-    fit_s = time.perf_counter() - t0
+    trainer, log, stopped_by, fit_s = fit_within_budget(base, config, model, train_data, valid_data, max_minutes)
     n = len(log["train_s"])
     if stopped_by.startswith("early") and n == config["epochs"] and trainer.cur_step < config["stopping_step"]:
         stopped_by = f"epoch cap ({config['epochs']})"
-    checkpoint = torch.load(trainer.saved_model_file, map_location="cpu", weights_only=False)
-    model.load_state_dict(checkpoint["state_dict"])
-    model.load_other_parameter(checkpoint.get("other_parameter"))
+    load_best(trainer, model)
     valid = trainer.evaluate(valid_data, load_best_model=False)
     test = trainer.evaluate(test_data, load_best_model=False)
     scores = log["valid_ndcg"]
