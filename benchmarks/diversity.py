@@ -25,7 +25,7 @@ from fathom.data.sources import load_builtin
 from fathom.evaluate.report import markdown_table
 from fathom.metrics.beyond import intra_list_diversity, item_coverage, novelty, tail_percentage
 from fathom.metrics.evaluator import Evaluator
-from fathom.models.diversify import ALPHA, Reranked, category_distribution
+from fathom.models.diversify import Reranked, category_distribution, miscalibration
 from fathom.models.ease import EASE
 
 HERE = Path(__file__).resolve().parent
@@ -45,15 +45,14 @@ def genre_matrix(catalog, n_items: int) -> tuple[sp.csr_matrix, list[str]]:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_items, len(genres))), genres
 
 
-def miscalibration(lists: np.ndarray, users: np.ndarray, history: sp.csr_matrix, cats: sp.csr_matrix) -> float:
+def mean_miscalibration(lists: np.ndarray, users: np.ndarray, history: sp.csr_matrix, cats: sp.csr_matrix
+                        ) -> float:
+    """Mean over users (with a genre in their history) of KL(their genre mix || their list's, smoothed)."""
     kls = []
     for user, row in zip(users, lists, strict=True):
         target = category_distribution(history[int(user)].indices, cats)
-        if not target.any():
-            continue
-        q = (1 - ALPHA) * category_distribution(row[row >= 0], cats) + ALPHA * target
-        s = target > 0
-        kls.append(float((target[s] * np.log(target[s] / q[s])).sum()))
+        if target.any():
+            kls.append(float(miscalibration(target, category_distribution(row[row >= 0], cats))))
     return float(np.mean(kls))
 
 
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     lists = ev.top_lists(scorer)
                     row["test recall@10"] = round(result["recall@10"], 4)
                     row["diversity@10"] = round(intra_list_diversity(lists, cats), 4)
-                    row["miscalibration"] = round(miscalibration(lists, ev.users, train.csr(), cats), 4)
+                    row["miscalibration"] = round(mean_miscalibration(lists, ev.users, train.csr(), cats), 4)
                     row["coverage@10"] = round(item_coverage(lists, data.n_items), 4)
                     row["tail share@10"] = round(tail_percentage(lists, counts), 4)
                     row["novelty@10"] = round(novelty(lists, counts, data.n_users), 3)

@@ -62,3 +62,12 @@ def test_mean_penalty_weighs_every_item_of_the_list():
     assert picked_max == [0, 2, 3] and picked_mean == [0, 2, 1]
     with pytest.raises(ValueError, match="penalty"):
         mmr(cand, scores, UNIT, 3, 0.6, "median")
+
+
+def test_miscalibration_is_the_smoothed_kl_divergence():
+    from fathom.models.diversify import ALPHA, miscalibration
+
+    target, mix = np.array([0.5, 0.5, 0.0]), np.array([1.0, 0.0, 0.0])
+    q = (1 - ALPHA) * mix + ALPHA * target
+    assert miscalibration(target, mix) == pytest.approx(0.5 * np.log(0.5 / q[0]) + 0.5 * np.log(0.5 / q[1]))
+    np.testing.assert_allclose(miscalibration(target, np.stack([mix, target])), [miscalibration(target, mix), 0.0])

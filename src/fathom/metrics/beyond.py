@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from fathom.metrics.ranking import coverage
+
 
 def _lists(top: np.ndarray) -> np.ndarray:
     top = np.asarray(top)
@@ -41,8 +43,7 @@ def _lists(top: np.ndarray) -> np.ndarray:
 
 
 def item_coverage(top: np.ndarray, n_items: int) -> float:
-    top = _lists(top)
-    return float(len(np.unique(top[top >= 0])) / n_items)
+    return coverage(_lists(top), n_items)
 
 
 def _per_position(values: np.ndarray, valid: np.ndarray) -> float:

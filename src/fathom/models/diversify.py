@@ -76,6 +76,14 @@ def category_distribution(items: np.ndarray, categories: sp.csr_matrix) -> np.nd
     return mix / total if total > 0 else mix
 
 
+def miscalibration(target: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """KL(target || mix smoothed towards target) over the target's categories; ``mix`` (G,) or (C, G) -> () or
+    (C,)."""
+    q = (1 - ALPHA) * np.asarray(mix) + ALPHA * target
+    s = target > 0
+    return (target[s] * np.log(target[s] / q[..., s])).sum(axis=-1)
+
+
 def calibrate(candidates: np.ndarray, scores: np.ndarray, categories: sp.csr_matrix, target: np.ndarray, k: int,
               weight: float) -> np.ndarray:
     """The k items calibration picks among ``candidates`` (module docstring); ``target``: the user's (G,) mix."""
@@ -90,11 +98,8 @@ def calibrate(candidates: np.ndarray, scores: np.ndarray, categories: sp.csr_mat
     total_rel = 0.0
     chosen: list[int] = []
     free = np.ones(len(candidates), bool)
-    support = target > 0
     for step in range(min(k, len(candidates))):
-        q = (mass[None, :] + share) / (step + 1)  # (C, G) the list's mix with each candidate added
-        q = (1 - ALPHA) * q + ALPHA * target[None, :]
-        kl = (target[support][None, :] * np.log(target[support][None, :] / q[:, support])).sum(axis=1)
+        kl = miscalibration(target, (mass[None, :] + share) / (step + 1))  # (C,): each candidate added
         gain = np.where(free, (1.0 - weight) * (total_rel + rel) - weight * kl, -np.inf)
         best = int(np.argmax(gain))
         chosen.append(best)
