@@ -62,7 +62,7 @@ def main() -> int:
             print(f"skipped {label}: no chosen settings in ml100k.json", file=sys.stderr)
             continue
         row = rows_by_label[label]
-        kwargs = side_inputs(row, data, kgs, None)
+        kwargs = side_inputs(row, data, kgs)
         if kwargs is None:
             continue
         settings = {k: v for k, v in chosen[label].items()}
