@@ -64,7 +64,8 @@ def test_negatives_never_land_on_items_without_training_interactions():
 
     train, _ = block_data()  # item 29 has no training interaction
     config = KGLightGCNConfig(n_neg=8)
-    net = KGLightGCNNet(train.n_users, train.n_items, 8, 4, 2, 0.1)
+    warm = (np.bincount(train.item, minlength=train.n_items) > 0).astype(np.float32)  # as KGLightGCN.fit builds it
+    net = KGLightGCNNet(train.n_users, train.n_items, 8, 4, 2, 0.1, warm)
     objective = _KGObjective(net, train, config, block_item_entities(30))
     negs = torch.cat([neg.flatten() for _, _, neg in objective.batches(np.random.default_rng(0), 64)])
     assert len(negs) == 8 * len(train) and not (negs == 29).any()

@@ -25,6 +25,7 @@ from pydantic import Field
 from torch import nn
 
 from fathom.data.interactions import Interactions
+from fathom.models._sparse import csr_from_state, csr_to_state
 from fathom.models.kg_base import KGAware
 from fathom.models.lightgcn import (
     LightGCN,
@@ -102,9 +103,9 @@ class _KGObjective(_LightGCNObjective):
                  item_entities: sp.csr_matrix) -> None:
         super().__init__(net, train, config)
         self.adj = to_torch_csr(kg_adjacency(train.csr(), item_entities, config.kg_weight))
-        counts = np.bincount(train.item, minlength=train.n_items)
-        self.cold = torch.from_numpy(counts == 0)
-        self.warm_items = torch.from_numpy(np.flatnonzero(counts > 0).astype(np.int64))
+        warm = net.warm.reshape(-1) > 0  # items with training interactions (the net holds the others at zero)
+        self.cold = ~warm
+        self.warm_items = torch.nonzero(warm).reshape(-1)
 
     def batches(self, rng: np.random.Generator, batch_size: int):
         for users, pos, neg in super().batches(rng, batch_size):
@@ -163,13 +164,9 @@ class KGLightGCN(KGAware, LightGCN):
         self.net = grown
 
     def _state(self) -> dict[str, np.ndarray]:
-        from fathom.models._sparse import csr_to_state
-
         return {**super()._state(), **csr_to_state("item_entities", self.item_entities)}
 
     def _load_state(self, state: dict[str, np.ndarray]) -> None:
-        from fathom.models._sparse import csr_from_state
-
         self.item_entities = csr_from_state("item_entities", state)
         net_state = {k: v for k, v in state.items() if not k.startswith("item_entities")}
         super()._load_state(net_state)
