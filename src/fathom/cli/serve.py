@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "($FATHOM_ALLOWED_ORIGINS); other sites' writes get 403")
     parser.add_argument("--encoder", choices=["none", "minilm", "minilm-int8", "e5"],
                         help="dense encoder for search (default none; minilm-int8: MiniLM with int8 queries)")
+    parser.add_argument("--kg", metavar="DIR", help="knowledge graph (`fathom kg build`) whose paths explain "
+                        "recommendations (default $FATHOM_KG, else DATA_DIR/kg when present, else one built from "
+                        "the catalogue's attributes)")
     parser.add_argument("--model", default="ease", help="model trained on first start (default ease)")
     parser.add_argument("--from-run", metavar="RUN", help="prepare an empty data folder from a run folder of "
                         "`fathom train` / `fathom demo` instead: its catalogue, events and model (then GET "
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServiceSettings.from_env(data_dir=args.data_dir, api_key=args.api_key,
                                         api_key_file=getattr(args, "api_key_file", None), search_encoder=encoder,
                                         allowed_hosts=hosts, allowed_origins=getattr(args, "allowed_origin", None),
-                                        log_level=args.log_level)
+                                        log_level=args.log_level, kg=getattr(args, "kg", None))
     if args.learn_every is not None:
         settings = settings.replace(learning=settings.learning.replace(interval_s=args.learn_every))
     if getattr(args, "from_run", None):

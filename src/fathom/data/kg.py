@@ -22,6 +22,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +77,7 @@ class KnowledgeGraph:
     triples: np.ndarray
     _index: dict[str, int] = field(init=False, repr=False)
     _adjacency: sp.csr_matrix | None = field(default=None, init=False, repr=False)
+    _edges: dict[tuple[int, int], tuple[int, bool]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {k: i for i, k in enumerate(self.keys)}
@@ -175,6 +177,11 @@ class KnowledgeGraph:
     def n_entities(self) -> int:
         return len(self.keys)
 
+    @cached_property
+    def n_items(self) -> int:
+        """Entities that are items."""
+        return sum(t == "item" for t in self.types)
+
     def summary(self) -> dict[str, Any]:
         types = pd.Series(self.types).value_counts()
         rels = pd.Series(self.triples[:, 1]).map(dict(enumerate(self.relations))).value_counts()
@@ -198,15 +205,19 @@ class KnowledgeGraph:
         return adj.indices[adj.indptr[node]:adj.indptr[node + 1]]
 
     def relation_between(self, a: int, b: int) -> tuple[str, bool]:
-        """(relation name, True when the triple reads a -> b) of a triple joining ``a`` and ``b``."""
-        t = self.triples
-        forward = np.flatnonzero((t[:, 0] == a) & (t[:, 2] == b))
-        if len(forward):
-            return self.relations[t[forward[0], 1]], True
-        backward = np.flatnonzero((t[:, 0] == b) & (t[:, 2] == a))
-        if not len(backward):
+        """(relation name, True when the triple reads a -> b) of a triple joining ``a`` and ``b`` (the first
+        such triple, a forward one before a backward one)."""
+        if self._edges is None:
+            edges: dict[tuple[int, int], tuple[int, bool]] = {}
+            for h, r, t in reversed(self.triples.tolist()):  # reversed: the first triple of a pair wins
+                edges[(t, h)] = (r, False)
+            for h, r, t in reversed(self.triples.tolist()):  # forward readings win over backward ones
+                edges[(h, t)] = (r, True)
+            self._edges = edges
+        found = self._edges.get((int(a), int(b)))
+        if found is None:
             raise KeyError(f"no triple joins {self.keys[a]!r} and {self.keys[b]!r}")
-        return self.relations[t[backward[0], 1]], False
+        return self.relations[found[0]], found[1]
 
     def item_neighbours(self, item_id: Any, limit: int = 50) -> list[dict[str, Any]]:
         """An item's one-hop entities: relation, entity, and how many other items share it."""
@@ -270,10 +281,20 @@ class KnowledgeGraph:
             parts.append(f"-[{relation}]-> {self.names[y]}" if forward else f"<-[{relation}]- {self.names[y]}")
         return " ".join(parts)
 
+    def steps(self, path: Sequence[int]) -> list[dict[str, Any]]:
+        """A path's nodes as dicts: ``name``, ``type``, and, from the second on, the ``relation`` of the edge that
+        reaches it and ``forward`` (True when the triple reads previous -> this node)."""
+        out: list[dict[str, Any]] = [{"name": self.names[path[0]], "type": self.types[path[0]]}]
+        for x, y in zip(path, path[1:], strict=False):
+            relation, forward = self.relation_between(x, y)
+            out.append({"name": self.names[y], "type": self.types[y], "relation": relation, "forward": forward})
+        return out
+
     def reason(self, history_item: Any, item: Any, max_hops: int = 2) -> dict[str, Any] | None:
         """Why ``item`` follows from ``history_item`` in the graph: the most specific shortest path between them
-        (within ``max_hops``), as readable text (``both: directed by Joel Coen``) and as its steps; None when
-        either is not in the graph or no path is that short."""
+        (within ``max_hops``), as readable text (``both: directed by Joel Coen``), as one line
+        (:meth:`describe_path`) and as its :meth:`steps`; None when either is not in the graph or no path is that
+        short."""
         if not (self.has_item(history_item) and self.has_item(item)):
             return None
         found = self.paths(self.item(history_item), self.item(item), max_hops=max_hops, limit=1)
@@ -281,9 +302,21 @@ class KnowledgeGraph:
             return None
         path = found[0]
         middle = [self.names[x] for x in path[1:-1]]
-        relation, _ = self.relation_between(path[0], path[1])
-        text = f"both: {relation} {middle[0]}" if len(path) == 3 else self.describe_path(path)
-        return {"text": text, "path": self.describe_path(path), "entities": middle}
+        text = self._shared_text(path[0], path[-1], most=3) if len(path) == 3 else self.describe_path(path)
+        return {"text": text, "path": self.describe_path(path), "entities": middle, "steps": self.steps(path)}
+
+    def _shared_text(self, a: int, b: int, most: int) -> str:
+        """``both: genre War, Sci-Fi; decade 1970s``: up to ``most`` entities linked to both ``a`` and ``b``, the
+        most specific (fewest neighbours) first, grouped by relation; after the first, only entities linked to at
+        most half of the items (one that most items share says little)."""
+        degree = np.diff(self.adjacency().indptr)
+        shared = sorted(set(self.neighbours(a).tolist()) & set(self.neighbours(b).tolist()),
+                        key=lambda x: (int(degree[x]), x))
+        shared = shared[:1] + [x for x in shared[1:] if degree[x] <= self.n_items / 2][: most - 1]
+        by_relation: dict[str, list[str]] = {}
+        for x in shared:
+            by_relation.setdefault(self.relation_between(a, x)[0], []).append(self.names[x])
+        return "both: " + "; ".join(f"{rel} {', '.join(names)}" for rel, names in by_relation.items())
 
     def item_entities(self, item_ids: Sequence[Any], min_items: int = 2, max_share: float = 0.5,
                       relations: Iterable[str] | None = None) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -4,6 +4,7 @@ the active version and build the search index."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,6 +147,9 @@ def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = 
                                         model.config.to_dict(), metrics=metrics,
                                         trained_through=store.events_after(-1), note=f"imported from run {run}")
             record = store.activate(version)
+        if (source.path / "kg" / "kg.json").is_file():  # the run's knowledge graph explains the served reasons
+            shutil.copytree(source.path / "kg", store.folder / "kg", dirs_exist_ok=True)
+            log("    copied the run's knowledge graph (kg/)")
         log("3/3 building the search index")
         engine = Engine(store)
         engine.load_index()

@@ -58,6 +58,10 @@ class EngineConfig(Config):
     durable_commits: bool = False
     """Every write reaches the disk before it is acknowledged (SQLite ``synchronous=FULL``): an acknowledged
     event survives a power cut too, at some ingestion speed. Off: it survives the process being killed."""
+    kg: Path | None = None
+    """A knowledge-graph folder (``fathom kg build``) whose paths explain recommendations; None: the data folder's
+    ``kg/`` when it holds one, else a graph built from the catalogue's attributes
+    (:mod:`fathom.online.engine_graph`)."""
     max_attribute_names: int = Field(256, ge=1)
     """Most distinct attribute names (categorical and numeric together) in the catalogue: each name costs memory
     and time in every search, so an upsert that would add more is refused."""
@@ -85,6 +89,8 @@ class Engine(EngineIndex, EngineReads):
         self._model_lock = threading.Lock()
         self._forget_revision = 0  # the store's forget revision the loaded bundle reflects
         self.learner = None  # an OnlineLearner once start_learner() ran
+        self._graph = None  # the knowledge graph behind path reasons (engine_graph), loaded when first needed
+        self._graph_key = None
 
     @classmethod
     def open(cls, folder: str | Path, config: EngineConfig | None = None, encoder: Encoder | None = None) -> Engine:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fathom.models.fold_in import rank_history
+from fathom.models.fold_in import explain_by_removal, rank_history
 from fathom.online.cold import NEW_ITEM_REASON, TextNeighbours, borrowed_score, text_neighbours
+from fathom.online.engine_graph import EngineGraph
 from fathom.online.errors import NotFound
 from fathom.online.store import Store
 from fathom.online.versions import ModelBundle
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from fathom.online.engine import EngineConfig
 
 POPULAR = "popular"
+PROFILE = "your overall taste: no single item you interacted with moves it"  # ?why: no removal lowers its score
 BECAUSE = "because you interacted with {title}"
 NEXT_AFTER = "next after {title}"  # a sequence model's prediction from the user's latest items
 
@@ -41,9 +43,11 @@ class Recommendation:
     because: str | None = None  # the history item behind the reason, when there is one
     categorical: dict[str, list[str]] = field(default_factory=dict)  # the item's attributes, for item cards
     numeric: dict[str, float] = field(default_factory=dict)
+    path: list[dict[str, Any]] | None = None  # knowledge-graph path from ``because`` to the item (its steps)
+    path_text: str | None = None  # the path in a few words: "both: genre Crime"
 
 
-class EngineReads:
+class EngineReads(EngineGraph):
     """The recommendation side of the engine: state and ``_require_bundle`` from
     :class:`~fathom.online.engine.Engine`, ``_index`` and ``_check_filter`` from
     :class:`~fathom.online.engine_index.EngineIndex`."""
@@ -76,32 +80,45 @@ class EngineReads:
                 ok &= index.attributes.mask(flt)[np.maximum(rows, 0)]
             return ok
 
-    def recommend_user(self, user_id: str, k: int = 10, flt: SearchFilter | None = None) -> list[Recommendation]:
-        """Top-``k`` for a known user, every item in their stored events excluded."""
+    def recommend_user(self, user_id: str, k: int = 10, flt: SearchFilter | None = None,
+                       why: bool = False) -> list[Recommendation]:
+        """Top-``k`` for a known user, every item in their stored events excluded (``why``: see
+        :meth:`_recommend`)."""
         if not self.store.has_user(user_id):
             raise NotFound(f"unknown user {user_id!r}")
-        return self._attributed(self._recommend(self.store.user_items(user_id), k, flt, user_id))
+        return self._attributed(self._recommend(self.store.user_items(user_id), k, flt, user_id, why))
 
-    def recommend_recent(self, recent: Sequence[str], k: int = 10,
-                         flt: SearchFilter | None = None) -> list[Recommendation]:
+    def recommend_recent(self, recent: Sequence[str], k: int = 10, flt: SearchFilter | None = None,
+                         why: bool = False) -> list[Recommendation]:
         """Top-``k`` for an anonymous visitor from the items they just interacted with (most recent first)."""
         bundle, _ = self._require_bundle()
         unknown = [i for i in self.store.missing_items(recent) if i not in bundle.items]
         if unknown:
             raise NotFound(f"unknown item {unknown[0]!r}")
-        return self._attributed(self._recommend(list(dict.fromkeys(recent)), k, flt, None))
+        return self._attributed(self._recommend(list(dict.fromkeys(recent)), k, flt, None, why))
 
     def _recommend(self, history_ids: list[str], k: int, flt: SearchFilter | None,
-                   user_id: str | None) -> list[Recommendation]:
+                   user_id: str | None, why: bool = False) -> list[Recommendation]:
+        """The ranking of :func:`rank_history`, each item with the history item behind it: the model's own
+        :meth:`~fathom.models.base.Recommender.explain`, or with ``why`` the faithful one
+        (:func:`~fathom.models.fold_in.explain_by_removal`: the history item whose removal moves it furthest
+        down, read again as serving reads it; costs one scoring per history item, up to 20); then the
+        knowledge-graph path from that item to it where there is one."""
         bundle, popularity = self._require_bundle()
         history = bundle.items.encode([i for i in history_ids if i in bundle.items])  # (H,) recent first
         user = bundle.users.index(user_id) if user_id is not None and user_id in bundle.users else None
         ranked = rank_history(bundle.model, history, k, user, popularity, self._allowed(bundle, flt),
                               self.config.history)
         template = NEXT_AFTER if bundle.model.explanation == "next" else BECAUSE
-        recs = self._describe(bundle, ranked.items, ranked.scores, ranked.sources, template)
-        raw = ranked.raw
-        return self._with_new_items(bundle, recs, raw, set(history_ids), k, flt)
+        sources: Sequence[int | None] = ranked.sources
+        if why and len(history) and len(ranked.items):
+            sources, _ = explain_by_removal(bundle.model, history, ranked.items, user, popularity,
+                                            self.config.history)
+            template = BECAUSE
+        recs = self._describe(bundle, ranked.items, ranked.scores, sources, template,
+                              PROFILE if why and len(history) else POPULAR)
+        recs = self._with_new_items(bundle, recs, ranked.raw, set(history_ids), k, flt)
+        return self._with_paths(recs)
 
     def _with_new_items(self, bundle: ModelBundle, recs: list[Recommendation], scores: np.ndarray,
                         seen: set[str], k: int, flt: SearchFilter | None) -> list[Recommendation]:
@@ -130,13 +147,13 @@ class EngineReads:
         return sorted(recs, key=lambda r: -r.score)[:k]  # stable: the model's order among its own items
 
     def _describe(self, bundle: ModelBundle, ids: np.ndarray, scores: np.ndarray, sources: Sequence[int | None],
-                  template: str = BECAUSE) -> list[Recommendation]:
+                  template: str = BECAUSE, no_source: str = POPULAR) -> list[Recommendation]:
         item_ids = [str(x) for x in bundle.items.decode(ids)]
         source_ids = [None if s is None else str(bundle.items.decode(int(s))) for s in sources]
         titles = self.store.titles(item_ids + [s for s in source_ids if s is not None])
         out = []
         for item, score, src in zip(item_ids, scores, source_ids, strict=True):
-            reason = template.format(title=titles.get(src, src)) if src is not None else POPULAR
+            reason = template.format(title=titles.get(src, src)) if src is not None else no_source
             out.append(Recommendation(item, float(score), titles.get(item, item), reason, src))
         return out
 
@@ -173,7 +190,7 @@ class EngineReads:
         recs = self._describe(bundle, ids, scores, [None] * len(ids))
         for r in recs:
             r.reason, r.because = f"similar to {title}", item_id
-        return recs
+        return self._with_paths(recs)
 
     def _similar_by_text(self, item_id: str, k: int, flt: SearchFilter | None) -> list[Recommendation]:
         with self._lock:
@@ -183,5 +200,6 @@ class EngineReads:
             result = index.search(" ".join(doc.fields.values()), k=k + 1, filter=flt)
         hits = [h for h in result.hits if h.doc_id != item_id][:k]
         title = doc.fields.get("title", item_id)
-        return [Recommendation(str(h.doc_id), float(h.score), (h.document or {}).get("fields", {}).get("title", ""),
-                               f"text similar to {title}", item_id) for h in hits]
+        return self._with_paths([Recommendation(str(h.doc_id), float(h.score),
+                                                (h.document or {}).get("fields", {}).get("title", ""),
+                                                f"text similar to {title}", item_id) for h in hits])

@@ -28,6 +28,8 @@ class RecommendRequest(Body):
         None, min_length=1, max_length=500)  # type: ignore[assignment]
     k: JsonInt = Field(10, ge=1)
     filter: SearchFilter | None = None
+    why: bool = Field(False, description="faithful reasons: each item cites the history item whose removal moves "
+                                         "it furthest down (one extra scoring per history item, up to 20)")
 
     @model_validator(mode="after")
     def _one_subject(self) -> RecommendRequest:
@@ -36,12 +38,27 @@ class RecommendRequest(Body):
         return self
 
 
+class PathStep(BaseModel):
+    """One node of a knowledge-graph path: its readable name and type; from the second node on, the relation of
+    the edge that reaches it and whether that triple reads previous -> this node."""
+
+    name: str
+    type: str
+    relation: str | None = None
+    forward: bool | None = None
+
+
 class RecommendedItem(BaseModel):
     item_id: str
     title: str
     score: float
     reason: str
     because: str | None = None
+    """The item the reason cites (a history item, or the item similar items are for)."""
+    path: list[PathStep] | None = None
+    """The knowledge-graph path from ``because`` to this item, when there is one within two hops."""
+    path_text: str | None = None
+    """That path in a few words (``both: genre Crime``; a longer path written out step by step)."""
     categorical: dict[str, list[str]] = {}
     """The item's categorical attributes (e.g. genres), for item cards."""
     numeric: dict[str, float] = {}

@@ -29,6 +29,7 @@ ENV = {
     "FATHOM_MAX_ATTRIBUTE_NAMES": "max_attribute_names",
     "FATHOM_DURABLE_COMMITS": "durable_commits",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
+    "FATHOM_KG": "kg",
     "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LOG_LEVEL": "log_level",
     "FATHOM_RECENCY_BOOST": "history.recency_boost",
@@ -70,6 +71,9 @@ class ServiceSettings(Config):
     OS crash too, at some ingestion speed); off, it survives the service being killed."""
     search_encoder: EncoderName | None = None
     """Dense encoder of the catalogue index (``minilm``, ``e5``); None: BM25 only."""
+    kg: Path | None = None
+    """A knowledge-graph folder (``fathom kg build``) whose paths explain recommendations; None: the data
+    folder's ``kg/`` when it holds one, else a graph built from the catalogue's attributes."""
     torch_threads: int | None = Field(1, ge=1)
     """Threads each worker process gives one model, encoder or BLAS call (torch and numpy's BLAS). Requests
     already run side by side on the server's thread pool, so one thread per call keeps the cores busy without
@@ -113,7 +117,7 @@ class ServiceSettings(Config):
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names,
-                            durable_commits=self.durable_commits, history=self.history)
+                            durable_commits=self.durable_commits, history=self.history, kg=self.kg)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:

@@ -64,7 +64,18 @@ function itemRow(item, extra) {
       numbers.map(([name, value]) => el("span", {class: "attr-num", dataset: {attr: name}},
         `${name.replaceAll("_", " ")} ${numberText(value)}`)),
       el("span", {class: "meta"}, `#${item.item_id}`, item.reason ? ` · ${item.reason}` : ""),
-      extra));
+      extra),
+    pathLine(item));
+}
+
+// the knowledge-graph path behind a reason, as "Fargo —genre→ Crime ←genre— Heat", with its short text
+function pathLine(item) {
+  if (!item.path || !item.path.length) return null;
+  const parts = item.path.flatMap((step, i) => [
+    i ? el("span", {class: "edge"}, step.forward ? ` —${step.relation}→ ` : ` ←${step.relation}— `) : null,
+    el("span", {class: step.type === "item" ? "node node-item" : "node"}, step.name)]);
+  return el("div", {class: "why", title: "knowledge-graph path from the item this one is recommended for"},
+    el("span", {class: "why-text"}, item.path_text || ""), " ", el("span", {class: "path"}, parts));
 }
 
 function scoreBadges(scores) {
@@ -184,7 +195,7 @@ async function chooseUser(userId) {
 
 async function loadRecs(note) {
   const user = state.user;
-  const [recs, info] = await Promise.all([api("GET", `/recommend/${encodeURIComponent(user)}?k=10`, undefined, writeHeaders()),
+  const [recs, info] = await Promise.all([api("GET", `/recommend/${encodeURIComponent(user)}?k=10&why=true`, undefined, writeHeaders()),
                                           api("GET", `/users/${encodeURIComponent(user)}`, undefined, writeHeaders())]);
   if (user !== state.user) return;  // another user was chosen meanwhile
   const list = $("recs");
