@@ -20,8 +20,9 @@ LAYERS = {
     "runs": 4,
     "retrieval": 5, "evaluate": 5,
     "online": 6, "quickstart": 6, "benchmarks": 6,
-    "service": 7,
-    "cli": 8,
+    "assistant": 7,
+    "service": 8,
+    "cli": 9,
 }
 
 

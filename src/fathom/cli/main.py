@@ -22,6 +22,7 @@ COMMANDS = {
     "tune": ("fathom.cli.tune", "search a model's settings on the validation split, write the best config"),
     "benchmark": ("fathom.cli.benchmark", "run a benchmark protocol and print its table"),
     "kg": ("fathom.cli.kg", "build a knowledge graph from catalogue columns; show an item's entities and paths"),
+    "chat": ("fathom.cli.chat", "talk to the shopping assistant about a served catalogue (interactive, or -m)"),
     "serve": ("fathom.cli.serve", "run the real-time HTTP service (recommend, similar, search, events)"),
 }
 

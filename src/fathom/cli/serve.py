@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kg", metavar="DIR", help="knowledge graph (`fathom kg build`) whose paths explain "
                         "recommendations (default $FATHOM_KG, else DATA_DIR/kg when present, else one built from "
                         "the catalogue's attributes)")
+    parser.add_argument("--faq", metavar="FILE", help="FAQ and policies for the assistant (POST /chat): JSON Lines "
+                        "or Markdown (default $FATHOM_FAQ)")
     parser.add_argument("--model", default="ease", help="model trained on first start (default ease)")
     parser.add_argument("--from-run", metavar="RUN", help="prepare an empty data folder from a run folder of "
                         "`fathom train` / `fathom demo` instead: its catalogue, events and model (then GET "
@@ -70,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ServiceSettings.from_env(data_dir=args.data_dir, api_key=args.api_key,
                                         api_key_file=getattr(args, "api_key_file", None), search_encoder=encoder,
                                         allowed_hosts=hosts, allowed_origins=getattr(args, "allowed_origin", None),
-                                        log_level=args.log_level, kg=getattr(args, "kg", None))
+                                        log_level=args.log_level, kg=getattr(args, "kg", None),
+                                        faq=getattr(args, "faq", None))
     if args.learn_every is not None:
         settings = settings.replace(learning=settings.learning.replace(interval_s=args.learn_every))
     if getattr(args, "from_run", None):

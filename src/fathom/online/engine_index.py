@@ -18,6 +18,7 @@ from fathom.online.records import ItemRecord
 from fathom.online.store import Store
 from fathom.retrieval.filters import SearchFilter
 from fathom.retrieval.lexical import LexicalConfig
+from fathom.retrieval.query_understanding import CatalogueFields
 from fathom.retrieval.search_index import SearchIndex, SearchIndexConfig, SearchResult
 from fathom.text.encoders import Encoder
 
@@ -106,6 +107,17 @@ class EngineIndex:
             if self._index_revision == self.store.catalogue_revision:
                 stamp.write_text(str(self._index_revision))
             self._index_changes = 0
+
+    @property
+    def catalogue_epoch(self) -> int:
+        """Bumped by every change of this process's catalogue index (a cache key for what is read from it)."""
+        return self._epoch
+
+    def catalogue_fields(self) -> CatalogueFields:
+        """The catalogue's numeric attribute names and categorical values (of the items present now)."""
+        with self._lock:
+            index = self._index()
+            return CatalogueFields.from_attributes(index.attributes, index.alive())
 
     def _index(self) -> SearchIndex:
         if self.index is None:

@@ -165,6 +165,17 @@ class EngineReads(EngineGraph):
                 r.categorical, r.numeric = dict(item.categorical), dict(item.numeric)
         return recs
 
+    def popular(self, k: int = 10, flt: SearchFilter | None = None,
+                exclude: Sequence[str] = ()) -> list[Recommendation]:
+        """The ``k`` items with the most events among those passing ``flt``, ``exclude`` left out."""
+        bundle, popularity = self._require_bundle()
+        allowed = self._allowed(bundle, flt).copy()
+        allowed[bundle.items.encode([i for i in exclude if i in bundle.items])] = False
+        scores = np.where(allowed, popularity, -np.inf)
+        order = np.argsort(-scores, kind="stable")[:k]
+        order = order[np.isfinite(scores[order])]
+        return self._attributed(self._describe(bundle, order, scores[order], [None] * len(order)))
+
     def similar(self, item_id: str, k: int = 10, flt: SearchFilter | None = None) -> list[Recommendation]:
         """Items most similar to ``item_id`` (see :meth:`_similar`), with their attributes."""
         return self._attributed(self._similar(item_id, k, flt))

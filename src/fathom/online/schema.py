@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS catalogue_changes (
     item_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS catalogue_changes_by_revision ON catalogue_changes (revision);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ingest_keys (
     key TEXT PRIMARY KEY,
     digest TEXT NOT NULL,

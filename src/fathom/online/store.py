@@ -39,13 +39,14 @@ from pathlib import Path
 
 from fathom.online.schema import ADDED_VERSION_COLUMNS, DB_NAME, SCHEMA
 from fathom.online.store_catalogue import CatalogueTables
+from fathom.online.store_conversations import ConversationTables
 from fathom.online.store_events import INGEST_KEY_DAYS, EventTables
 from fathom.online.store_registry import RegistryTables
 
 __all__ = ["DB_NAME", "INGEST_KEY_DAYS", "Store"]
 
 
-class Store(CatalogueTables, EventTables, RegistryTables):
+class Store(CatalogueTables, EventTables, RegistryTables, ConversationTables):
     """SQLite-backed catalogue, users, events and model registry in ``folder`` (created when missing).
 
     ``durable``: every commit reaches the disk before it returns (SQLite ``synchronous=FULL``), so an acknowledged

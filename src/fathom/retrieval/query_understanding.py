@@ -29,6 +29,7 @@ category-like and whether colour and category words filter or only boost.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -194,6 +195,7 @@ def singular(word: str) -> str:
     return w
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _key(text: str) -> tuple[str, ...]:
     """Normalised word tuple of a value or a query phrase: lower case, no possessive, singular."""
     words = [re.sub(r"['’]s$", "", w.lower()) for w in _RE_WORD.findall(text)]

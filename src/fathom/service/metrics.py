@@ -18,6 +18,7 @@ class Metrics:
                                  registry=r, buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
         self.events = Counter("fathom_events_ingested", "Events stored", registry=r)
         self.recommendations = Counter("fathom_recommendations", "Recommendation lists served", ["kind"], registry=r)
+        self.chats = Counter("fathom_chat_turns", "Assistant turns answered", ["intent"], registry=r)
         self.model_version = Gauge("fathom_active_model_version", "Active model version (0: none)", registry=r)
         self.catalogue_items = Gauge("fathom_catalogue_items", "Items in the search index", registry=r)
 

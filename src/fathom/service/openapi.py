@@ -75,8 +75,9 @@ STATUSES: dict[str, tuple[int, ...]] = {
     "POST /models/{version}/activate": (400, 404),
     "POST /models/rollback": (400, 409),
     "POST /models/train": (400, 409, 503),
+    "POST /chat": (400, 404, 503),
 }
-OPTIONAL_KEY = {"POST /recommend"}
+OPTIONAL_KEY = {"POST /recommend", "POST /chat"}
 """Operations that read X-API-Key for some requests only (a known user's recommendations, not anonymous ones)."""
 UNSAFE = {"post", "put", "patch", "delete"}
 KEY_HEADER = "x-api-key"

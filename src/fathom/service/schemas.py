@@ -159,3 +159,32 @@ class TrainRequest(Body):
     metric: Literal["ndcg", "recall"] | None = None
     warm_epochs: JsonInt | None = Field(None, ge=1)
     min_validation_users: JsonInt | None = Field(None, ge=1, description="users with held-out new events needed")
+
+
+class ChatRequest(Body):
+    message: str = Field(min_length=1, max_length=2000, description="what the user wrote, English or Chinese")
+    conversation_id: str | None = Field(None, min_length=1, max_length=128, pattern=ID_PATTERN,
+                                        description="continue this conversation (absent: start one)")
+    user_id: str | None = Field(None, min_length=1, max_length=256, pattern=ID_PATTERN,
+                                description="a known user: recommendations become theirs (needs the API key)")
+
+
+class ChatCitation(BaseModel):
+    kind: Literal["item", "faq", "graph"]
+    id: str
+    field: str | None = None
+    """The catalogue field an item fact came from."""
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    language: Literal["en", "zh"]
+    intent: str
+    """find, recommend, similar, fact, compare, faq, smalltalk or out_of_scope."""
+    follow_up: bool
+    """The message edited the previous request (``cheaper ones``, ``what about dramas``)."""
+    text: str
+    items: list[RecommendedItem]
+    citations: list[ChatCitation]
+    slots: dict[str, Any]
+    millis: float

@@ -30,6 +30,7 @@ ENV = {
     "FATHOM_DURABLE_COMMITS": "durable_commits",
     "FATHOM_SEARCH_ENCODER": "search_encoder",
     "FATHOM_KG": "kg",
+    "FATHOM_FAQ": "faq",
     "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LOG_LEVEL": "log_level",
     "FATHOM_RECENCY_BOOST": "history.recency_boost",
@@ -74,6 +75,9 @@ class ServiceSettings(Config):
     kg: Path | None = None
     """A knowledge-graph folder (``fathom kg build``) whose paths explain recommendations; None: the data
     folder's ``kg/`` when it holds one, else a graph built from the catalogue's attributes."""
+    faq: Path | None = None
+    """The shop's FAQ and policies for the assistant (``POST /chat``): JSON Lines or Markdown
+    (:mod:`fathom.assistant.faq`); None: the assistant answers FAQ questions with "I don't know"."""
     torch_threads: int | None = Field(1, ge=1)
     """Threads each worker process gives one model, encoder or BLAS call (torch and numpy's BLAS). Requests
     already run side by side on the server's thread pool, so one thread per call keeps the cores busy without
