@@ -62,3 +62,30 @@ def test_fathom_chat_one_shot(shop_dir, faq_file, capsys):
     assert main(["chat", "--data-dir", str(shop_dir), "-m", "thanks"]) == 0
     out = capsys.readouterr().out
     assert "fathom> You're welcome." in out and "[smalltalk; cites nothing]" in out
+
+
+def test_fathom_chat_on_a_run_folder(tmp_path, capsys):
+    """`fathom chat --run RUN` prepares RUN/service from the run (its catalogue, events and model) the first time,
+    as `fathom serve --from-run` does, and answers over it."""
+    from fathom.data.prepare import PrepareConfig, prepare
+    from fathom.models.ease import EASE
+    from fathom.runs import RunFolder
+    from tests.service.synthetic import dataset
+
+    run = RunFolder(tmp_path / "run")
+    prepared = prepare(dataset(), PrepareConfig())
+    run.save_data(prepared)
+    run.save_model("ease", EASE(reg=1.0).fit(prepared.train))
+    for _ in range(2):  # the second time reuses RUN/service
+        assert main(["chat", "--run", str(run.path), "--json", "-m", "sci-fi from before 2003",
+                     "-m", "what year is the second one?"]) == 0
+        out, replies, decoder = capsys.readouterr().out.strip(), [], json.JSONDecoder()
+        while out:
+            reply, end = decoder.raw_decode(out)
+            replies.append(reply)
+            out = out[end:].strip()
+        shown = [i["item_id"] for i in replies[0]["items"]]
+        assert sorted(shown) == ["s0", "s1", "s2"]
+        assert replies[1]["slots"] == {"item": shown[1], "attribute": "year"}
+        assert replies[1]["text"] == f"Space Voyage {shown[1][1:]} is from {2000 + int(shown[1][1:])}."
+    assert (run.path / "service" / "fathom.sqlite3").is_file()

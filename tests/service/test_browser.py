@@ -475,3 +475,35 @@ def test_movielens_recommendations_show_their_knowledge_graph_path_with_readable
         finally:
             context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_the_chat_panel_holds_a_three_turn_dialogue_with_a_follow_up(page, server):
+    base, _ = server
+    open_app(page, base)
+    page.click("#chat-open")
+    expect(page.locator("#chat-panel")).to_be_visible()
+    log = page.locator("#chat-log")
+
+    def say(message: str, turn: int) -> None:
+        page.fill("#chat-input", message)
+        page.click("#chat-send")
+        expect(log).to_have_attribute("data-turns", str(turn), timeout=90_000)  # the first turn loads the encoder
+
+    say("sci-fi from before 2005", 1)
+    first = page.locator(".chat-assistant").nth(0)
+    expect(first.locator(".chat-meta")).to_have_attribute("data-intent", "find")
+    titles = first.locator(".chat-item").all_inner_texts()
+    assert sorted(titles) == [f"Space Voyage {n}" for n in range(5)]
+    say("what about cooking?", 2)
+    second = page.locator(".chat-assistant").nth(1)
+    expect(second.locator(".chat-meta")).to_have_attribute("data-follow-up", "true")
+    cooking = second.locator(".chat-item").all_inner_texts()
+    assert sorted(cooking) == [f"Kitchen Recipe {n}" for n in range(5)]  # the year bound kept, the genre changed
+    say("what year is the second one?", 3)
+    third = page.locator(".chat-assistant").nth(2)
+    n = int(cooking[1].rsplit(" ", 1)[1])
+    expect(third.locator(".chat-text")).to_have_text(f"{cooking[1]} is from {2000 + n}.")
+    expect(third.locator(".chat-meta")).to_contain_text(f"#c{n} (year)")
+    third.page.click(".chat-assistant >> nth=1 >> .chat-item >> nth=0")  # an item opens its similar items
+    expect(page.locator("#similar-panel")).to_have_attribute("data-item-id", second.locator(".chat-item").first
+                                                             .get_attribute("data-item-id"))

@@ -20,11 +20,13 @@ from typing import Any
 
 from fathom.assistant import answers
 from fathom.assistant.faq import FaqEntry, FaqIndex, load_faq
+from fathom.assistant.generative import Rephraser
 from fathom.assistant.intents import IntentClassifier, language_of
 from fathom.assistant.state import ConversationState, Request
 from fathom.assistant.understanding import Reading, TitleIndex, field_for, normalise, read_message
 from fathom.config import Config
 from fathom.online.engine import Engine, Recommendation
+from fathom.online.errors import NoActiveModel
 from fathom.online.records import ItemRecord
 from fathom.retrieval.filters import SearchFilter
 from fathom.retrieval.query_understanding import CatalogueFields
@@ -38,16 +40,19 @@ MOODS = {"funnier": "Comedy", "funny": "Comedy", "搞笑": "Comedy", "scarier": 
 class AssistantConfig(Config):
     k: int = 5
     """Items shown per answer."""
-    faq_threshold: dict[str, float] = {"en": 0.55, "zh": 0.91}
+    faq_threshold: dict[str, float] = {"en": 0.50, "zh": 0.91}
     """Cosine similarity (per language: each has its own encoder and scale) from which a FAQ entry answers a
-    question the classifier calls a FAQ question; below it the answer is "I don't know" and the nearest topic."""
+    question the classifier calls a FAQ question; below it the answer is "I don't know" and the nearest topic.
+    Set between how alike two wordings of one entry are and how alike an entry is to its nearest other entry, on
+    ``benchmarks/assistant/faq.jsonl``'s own wordings (English medians .57 and .45; Chinese .91 and .91: E5 does
+    not tell short Chinese policy questions apart by this score alone)."""
     faq_override: dict[str, float] = {"en": 0.80, "zh": 0.96}
     """Cosine similarity from which a FAQ entry answers whatever the classifier says."""
 
 
 @dataclass
 class Citation:
-    kind: str  # item | faq | graph
+    kind: str  # item | faq | graph | history (an item of the user's own history a reason names)
     id: str
     field: str | None = None
 
@@ -63,14 +68,19 @@ class Reply:
     slots: dict[str, Any] = field(default_factory=dict)
     follow_up: bool = False
     millis: float = 0.0
+    rephrased: bool = False  # the text is the generative model's rewrite, which passed the check
 
 
 class Assistant:
     """Answers chat turns over ``engine``; ``faq``: entries or a file (:func:`fathom.assistant.faq.load_faq`)."""
 
     def __init__(self, engine: Engine, faq: list[FaqEntry] | str | Path | None = None,
-                 config: AssistantConfig | None = None, classifier: IntentClassifier | None = None) -> None:
+                 config: AssistantConfig | None = None, classifier: IntentClassifier | None = None,
+                 rephraser: Rephraser | None = None) -> None:
+        """``rephraser``: an optional local generative model that rewrites answers
+        (:class:`~fathom.assistant.generative.Rephraser`); a rewrite that fails its check is dropped."""
         self.engine = engine
+        self.rephraser = rephraser
         self.config = config or AssistantConfig()
         self.classifier = classifier or IntentClassifier()
         entries = load_faq(faq) if isinstance(faq, str | Path) else list(faq or [])
@@ -106,6 +116,10 @@ class Assistant:
         reply = Reply(conversation_id, language, intent, "")
         handler = getattr(self, f"_{intent}")
         handler(reading, state, reply)
+        if self.rephraser is not None and reply.intent not in ("smalltalk", "out_of_scope"):
+            rewritten = self.rephraser.rephrase(message, reply.text, [i["title"] for i in reply.items])
+            if rewritten is not None:
+                reply.text, reply.rephrased = rewritten, True
         state.turns += 1
         state.language = language
         self.engine.store.save_conversation(conversation_id, state.to_json())
@@ -124,6 +138,9 @@ class Assistant:
         if entry is not None and (similarity >= self.config.faq_override[language] or (
                 predicted == "faq" and similarity >= self.config.faq_threshold[language])):
             return "faq"
+        if state.request is not None and reading.follow_up and not reading.mentioned and (
+                reading.excludes or reading.edits or reading.equals or reading.ranges):
+            return "refine"  # "not from Stanley", "cheaper ones", "and dramas?": an edit whatever the classifier says
         if predicted == "faq":
             return "faq"
         if predicted == "compare":
@@ -178,10 +195,10 @@ class Assistant:
                 recs = self.engine.popular(depth, flt)
             recs = self._drop_excluded(recs, request)[:k]
             ids, reasons = [r.item_id for r in recs], [r.reason for r in recs]
+            reply.citations += [Citation("history", b) for b in dict.fromkeys(r.because for r in recs if r.because)]
             text = answers.recommended(reply.language, self._records(ids), reasons, personal)
         else:
-            result = self.engine.search(request.query, k=depth, flt=flt)
-            ids = [str(h.doc_id) for h in result.hits]
+            ids = self._find_ids(request.query, depth, flt)
             records = {r.item_id: r for r in self._records(ids)}
             ids = [i for i in ids if i in records and not self._excluded(records[i], request)][:k]
             text = answers.found(reply.language, self._records(ids), self._what(request, reply))
@@ -189,6 +206,22 @@ class Assistant:
         reply.text = text
         reply.slots = request.slots()
         self._show(reply, state, self._records(ids), reasons or None)
+
+    def _find_ids(self, query: str, depth: int, flt: SearchFilter | None) -> list[str]:
+        """Item ids for a product request: the search for its words within its constraints; with no words (or
+        none of them found within the constraints), the items passing the constraints, most popular first."""
+        if query:
+            hits = self.engine.search(query, k=depth, flt=flt).hits
+            if hits or flt is None:
+                return [str(h.doc_id) for h in hits]
+        if flt is not None:
+            try:
+                popular = [r.item_id for r in self.engine.popular(depth, flt)]
+            except NoActiveModel:
+                popular = []
+            if popular:
+                return popular
+        return [str(h.doc_id) for h in self.engine.search("", k=depth, flt=flt).hits]
 
     def _what(self, request: Request, reply: Reply) -> str:
         return answers.describe_constraints(reply.language, request.query, request.equals, request.excludes,

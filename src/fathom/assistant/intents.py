@@ -23,6 +23,7 @@ from fathom.text.encoders import Encoder, EncoderName, get_encoder
 
 Language = Literal["en", "zh"]
 ENCODERS: dict[Language, EncoderName] = {"en": "minilm", "zh": "e5"}
+HEAD_VERSION = 2  # bump when the head's training changes: cached heads of another version are not read
 
 
 def language_of(text: str) -> Language:
@@ -35,9 +36,9 @@ def cache_dir() -> Path:
     return root / "assistant"
 
 
-def train_head(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-3, steps: int = 400,
-               lr: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by full-batch gradient descent on L2-normalised rows: (D, C) weights and
+def train_head(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-2, steps: int = 300,
+               lr: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by full-batch gradient descent on standardised rows: (D, C) weights and
     (C,) biases. Deterministic."""
     n, d = x.shape
     w = np.zeros((d, n_classes), np.float64)
@@ -57,11 +58,17 @@ def train_head(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-3, s
 
 @dataclass
 class Head:
+    """Softmax regression over standardised embeddings (each dimension centred and scaled by the training
+    phrases' mean and spread: sentence embeddings of short messages differ in small directions)."""
+
     weights: np.ndarray  # (D, C)
     bias: np.ndarray  # (C,)
+    mean: np.ndarray  # (D,)
+    scale: np.ndarray  # (D,)
 
     def probabilities(self, vector: np.ndarray) -> np.ndarray:
-        logits = vector.astype(np.float32) @ self.weights + self.bias
+        x = (vector.astype(np.float32) - self.mean) / self.scale
+        logits = x @ self.weights + self.bias
         p = np.exp(logits - logits.max())
         return p / p.sum()
 
@@ -100,15 +107,16 @@ class IntentClassifier:
         table = phrases.EN if language == "en" else phrases.ZH
         texts = [t for intent in phrases.INTENTS for t in table[intent]]
         labels = np.array([i for i, intent in enumerate(phrases.INTENTS) for _ in table[intent]])
-        key = hashlib.sha256(json.dumps([ENCODERS[language], texts, labels.tolist()]).encode()).hexdigest()[:16]
-        path = cache_dir() / f"intents-{language}-{key}.npz"
+        key = hashlib.sha256(json.dumps([HEAD_VERSION, ENCODERS[language], texts, labels.tolist()]).encode())
+        path = cache_dir() / f"intents-{language}-{key.hexdigest()[:16]}.npz"
         if path.is_file():
             with np.load(path, allow_pickle=False) as saved:
-                return Head(saved["weights"], saved["bias"])
+                return Head(saved["weights"], saved["bias"], saved["mean"], saved["scale"])
         x = np.asarray(self.encoder(language).encode(texts, kind="query"), dtype=np.float32)
-        weights, bias = train_head(x, labels, len(phrases.INTENTS))
+        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-4
+        weights, bias = train_head((x - mean) / scale, labels, len(phrases.INTENTS))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, weights=weights, bias=bias)
+        np.savez(tmp, weights=weights, bias=bias, mean=mean, scale=scale)
         tmp.replace(path)
-        return Head(weights, bias)
+        return Head(weights, bias, mean, scale)

@@ -29,28 +29,37 @@ from fathom.retrieval.query_understanding import CatalogueFields, QueryUnderstan
 # attribute -> the catalogue field names it may have, first present wins
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "directors": ("directors", "director"), "cast": ("cast", "actors", "stars"),
-    "year": ("year", "release_year"), "genres": ("genres", "genre"), "brand": ("brand", "manufacturer", "maker"),
-    "categories": ("categories", "category", "type"), "price": ("price",), "colour": ("colour", "color"),
-    "description": ("description",),
+    "year": ("year", "release_year"), "genres": ("genres", "genre"),
+    "brand": ("brand", "manufacturer", "maker", "studio", "directors"),  # "who made X?" of a film: its director
+    "categories": ("categories", "category", "type", "genres", "genre"), "price": ("price",),
+    "colour": ("colour", "color"), "description": ("description",),
 }
-# attribute -> cues in questions (English lower case, Chinese as written)
+# attribute -> cues in questions (English lower case, Chinese as written); an attribute the catalogue lacks (the
+# budget of a film) is asked about all the same, and answered "I don't know"
 FACT_CUES: dict[str, tuple[str, ...]] = {
-    "directors": ("who directed", "director", "directed by", "direct it", "导演", "执导"),
+    "directors": ("who directed", "director", "directed", "direct it", "filmmaker", "导演", "执导"),
     "cast": ("who stars", "who's in", "who is in", "starring", "cast", "actor", "actress", "who acted", "who plays",
-             "主演", "演员", "谁演", "出演"),
+             "acting in", "主演", "演员", "谁演", "出演", "都有谁演"),
     "year": ("what year", "which year", "when was", "when did", "come out", "came out", "released", "how old",
-             "哪一年", "哪年", "上映", "年份", "什么时候出", "发行"),
-    "genres": ("genre", "what kind of movie", "what kind of film", "what type of movie", "is it a comedy",
-               "类型", "是喜剧吗"),
+             "year of", "哪一年", "哪年", "上映", "年份", "什么时候出", "发行"),
+    "genres": ("genre", "what kind of movie", "what kind of film", "what type of movie", "type of film",
+               "is it a comedy", "类型", "是喜剧吗", "哪一类电影", "哪类电影"),
     "brand": ("brand", "who makes", "who made", "manufacturer", "made by", "品牌", "牌子", "厂家", "生产"),
     "categories": ("category", "what kind of product", "what type of product", "类别", "分类", "哪一类"),
     "price": ("how much", "price", "cost", "多少钱", "价格", "价钱"),
+    "budget": ("budget", "预算"),
+    "music": ("music", "composer", "composed", "soundtrack", "配乐", "作曲"),
+    "runtime": ("how long is", "runtime", "running time", "片长", "多长时间"),
+    "awards": ("oscar", "award", "奥斯卡", "获奖", "得奖"),
+    "rating": ("rating", "imdb", "rated", "评分"),
+    "box office": ("box office", "gross", "票房"),
     "description": ("what is it about", "what's it about", "about", "plot", "describe", "description", "tell me",
                     "specs", "讲什么", "讲的是", "介绍", "描述", "剧情", "规格"),
 }
 COMPAT = re.compile(r"\b(?:work|works|working) with\b|\bcompatible with\b|\bfits?\b|\bfit with\b|\bgo with\b|"
                     r"\bsuitable for\b|\buse it (?:with|on|for)\b|能用于|能配|兼容|适用于|适合|能用在|配得上")
-COMPARE = re.compile(r"\bcompare\b|\bcompared\b|\bvs\.?\b|\bversus\b|\bdifference\b|\bdiffer\b|\bwhich (?:one )?is "
+COMPARE = re.compile(r"\bcompare\b|\bcompared\b|\bside by side\b|\bvs\.?\b|\bversus\b|\bdifference\b|\bdiffer\b|"
+                     r"\bwhich (?:one )?is "
                      r"(?:better|newer|older|cheaper)\b|\bor the\b.*\?|\bbetter than\b|"
                      r"比较|对比|区别|不同|哪个好|哪个更|还是")
 ORDINALS_EN = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
@@ -70,16 +79,19 @@ CHEAPER = re.compile(r"\bcheaper\b|\bless expensive\b|\blower price\b|便宜")
 PRICIER = re.compile(r"\b(?:more expensive|pricier|higher end|better quality)\b|贵一点|更贵|高端")
 NEWER = re.compile(r"\b(?:newer|more recent|later|recent ones)\b|新一点|更新|近一点|新的")
 OLDER = re.compile(r"\b(?:older|earlier|classic ones)\b|老一点|更老|早一点|老的")
-FOLLOW_UP = re.compile(r"^(?:and |but |ok |okay |now |then )?(?:what about|how about|only|just|in |with |without |"
+FOLLOW_UP = re.compile(r"\binstead\b|^and\b|^(?:and |but |ok |okay |now |then )?(?:what about|how about|only|just|in |"
+                       r"with |without |"
                        r"not |no |cheaper|newer|older|more|other|another|same|any |also)|"
-                       r"^(?:那|要|只要|换成|再|还有|不要)",
+                       r"^(?:那|要|只要|换成|再|还有|不要|除了|别要)",
                        re.I)
 GENERIC_WORDS = {"one", "ones", "some", "any", "please", "show", "me", "find", "the", "a", "an", "i", "want",
                  "need", "something", "anything", "items", "products", "movie", "movies", "film", "films", "what",
                  "about", "how", "only", "just", "in", "with", "and", "but", "more", "other", "another", "same",
                  "also", "ok", "okay", "now", "then", "thanks", "those", "these", "of", "by", "from", "for",
                  "to", "starring", "directed", "made", "released", "look", "looking", "give", "get", "see", "can",
-                 "you", "do", "have", "is", "are", "there", "which", "stuff", "things", "recommend", "like"}
+                 "you", "do", "have", "is", "are", "there", "which", "stuff", "things", "recommend", "like", "good",
+                 "great", "nice", "got", "mood", "i'm", "im", "instead", "watch", "buy", "would", "maybe",
+                 "kind", "sort", "pls", "plz", "all", "everything", "else", "here", "it", "them"}
 
 
 WORD = re.compile(r"[^\W_\u4e00-\u9fff]+(?:['’][^\W_\u4e00-\u9fff]+)*")  # Latin words; CJK characters apart
@@ -97,6 +109,7 @@ ZH_TERMS: dict[str, str] = {
     "电线": "wire", "电池": "battery", "灯": "light", "口罩": "mask", "标签": "labels", "轴承": "bearings",
     "弹簧": "springs", "磁铁": "magnets", "温度计": "thermometer", "显微镜": "microscope", "烧杯": "beaker",
 }
+LATIN_CJK = re.compile(r"(?<=[A-Za-z0-9])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
 ZH_DECADES = {"二十": "20", "三十": "30", "四十": "40", "五十": "50", "六十": "60", "七十": "70", "八十": "80",
               "九十": "90"}
 
@@ -104,6 +117,7 @@ ZH_DECADES = {"二十": "20", "三十": "30", "四十": "40", "五十": "50", "�
 def english_view(text: str) -> str:
     """A Chinese message with the words of :data:`ZH_TERMS` written in English (and ``九十年代`` as
     ``90年代``), so that an English catalogue's values and words match."""
+    text = LATIN_CJK.sub(" ", text)  # "Joel Coen的电影": the name and the Chinese apart
     for zh, digits in ZH_DECADES.items():
         text = text.replace(f"{zh}年代", f"{digits}年代")
     for zh in sorted(ZH_TERMS, key=len, reverse=True):
@@ -302,7 +316,8 @@ def constraints(text: str, fields: CatalogueFields, config: QueryUnderstandingCo
     return equals, excludes, ranges, read.text
 
 
-ZH_FILLER = ("有没有", "给我看看", "给我找", "帮我找", "我想找", "我想要", "我要买", "我需要", "我要", "找一个",
+ZH_FILLER = ("想看看", "想看", "想买点", "买点", "想买", "想要", "找一下", "看一下", "一下", "有没有",
+             "给我看看", "给我找", "帮我找", "我想找", "我想要", "我要买", "我需要", "我要", "找一个",
              "找一部",
              "找个", "来点", "一些", "几个", "几部", "一个", "一部", "一款", "看看", "搜索", "推荐", "列出", "列几部",
              "你们卖", "你们", "哪里有", "能", "的", "吗", "呢", "吧", "找", "买", "要", "有", "再", "多", "给我", "我",
@@ -345,8 +360,8 @@ def read_message(text: str, titles: TitleIndex, fields: CatalogueFields, shown: 
         last = m.end
     delex.append(text[last:])
     delexicalised = "".join(delex)
-    without_titles = re.sub(r"\b[XY]\b", " ", delexicalised) if language == "en" else delexicalised.replace(
-        "X", " ").replace("Y", " ")
+    without_titles = "".join(" " * (m.end - m.start) if any(m.start <= i < m.end for m in mentions) else ch
+                             for i, ch in enumerate(text)) if mentions else text
     reading = Reading(language=language, text=text, delexicalised=delexicalised,
                       mentioned=list(dict.fromkeys(m.item_id for m in mentions)),
                       pointed=point(text, language, shown, focus))

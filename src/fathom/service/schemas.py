@@ -170,7 +170,9 @@ class ChatRequest(Body):
 
 
 class ChatCitation(BaseModel):
-    kind: Literal["item", "faq", "graph"]
+    kind: Literal["item", "faq", "graph", "history"]
+    """``item``: a catalogue record; ``faq``: an FAQ entry; ``graph``: the knowledge-graph path between two items;
+    ``history``: an item of the user's own history that a recommendation's reason names."""
     id: str
     field: str | None = None
     """The catalogue field an item fact came from."""
