@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import re
 
+import numpy as np
+
 from fathom.assistant.assistant import Assistant
 from tests.assistant.shop import PRODUCTS
 
@@ -131,3 +133,16 @@ def test_the_conversation_lives_in_the_store_so_another_worker_continues_it(assi
     shown = assistant.reply("peek", "show me staplers")  # the same request, to know what was second
     second = ids(shown)[1]
     assert reply.intent == "fact" and reply.slots["item"] == second and BRAND[second] in reply.text
+
+
+def test_a_known_users_product_request_is_ranked_by_their_affinity(assistant, engine):
+    """With a user id, search is personalised: "show me staplers" (no words left but the category) ranks the
+    staplers by the user's own scores from the active model."""
+    (reply,) = talk(assistant, "show me staplers", user="u8")
+    bundle = engine.bundle
+    staplers = [p[0] for p in PRODUCTS if p[5] == "Staplers"]
+    scores = bundle.model.score_pairs(np.full(len(staplers), bundle.users.index("u8")),
+                                      bundle.items.encode(staplers))
+    expected = [staplers[i] for i in np.argsort(-np.asarray(scores), kind="stable")]
+    assert len(set(np.round(scores, 6))) == len(staplers)  # no ties: one right order
+    assert ids(reply) == expected

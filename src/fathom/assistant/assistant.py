@@ -82,11 +82,17 @@ class Assistant:
         self.engine = engine
         self.rephraser = rephraser
         self.config = config or AssistantConfig()
-        self.classifier = classifier or IntentClassifier()
+        self.classifier = classifier or IntentClassifier.shared()
         entries = load_faq(faq) if isinstance(faq, str | Path) else list(faq or [])
         self.faq = FaqIndex(entries, self.classifier)
         self._lock = threading.Lock()
         self._titles: tuple[int, TitleIndex, CatalogueFields] | None = None
+
+    def warm(self) -> None:
+        """Load what a first English turn needs now: the encoder and intent head, the catalogue's titles."""
+        self.classifier.head("en")
+        self.classifier.encoder("en").encode_query("hello")
+        self._catalogue()
 
     # ---------------------------------------------------------------------------------------- catalogue views
     def _catalogue(self) -> tuple[TitleIndex, CatalogueFields]:
@@ -198,7 +204,7 @@ class Assistant:
             reply.citations += [Citation("history", b) for b in dict.fromkeys(r.because for r in recs if r.because)]
             text = answers.recommended(reply.language, self._records(ids), reasons, personal)
         else:
-            ids = self._find_ids(request.query, depth, flt)
+            ids = self._find_ids(request.query, depth, flt, state.user_id)
             records = {r.item_id: r for r in self._records(ids)}
             ids = [i for i in ids if i in records and not self._excluded(records[i], request)][:k]
             text = answers.found(reply.language, self._records(ids), self._what(request, reply))
@@ -207,9 +213,18 @@ class Assistant:
         reply.slots = request.slots()
         self._show(reply, state, self._records(ids), reasons or None)
 
-    def _find_ids(self, query: str, depth: int, flt: SearchFilter | None) -> list[str]:
+    def _find_ids(self, query: str, depth: int, flt: SearchFilter | None, user: str | None = None) -> list[str]:
         """Item ids for a product request: the search for its words within its constraints; with no words (or
-        none of them found within the constraints), the items passing the constraints, most popular first."""
+        none of them found within the constraints), the items passing the constraints, most popular first. For a
+        known ``user`` the search is personalised: their affinity reorders what it finds, and ranks the
+        constrained catalogue when there are no words."""
+        if user is not None and self.engine.store.has_user(user):
+            try:
+                hits = self.engine.personal_search(query, user, depth, flt).hits
+            except NoActiveModel:
+                hits = []
+            if hits:
+                return [str(h.doc_id) for h in hits]
         if query:
             hits = self.engine.search(query, k=depth, flt=flt).hits
             if hits or flt is None:

@@ -82,6 +82,18 @@ class IntentClassifier:
         self._heads: dict[Language, Head] = {}
         self._lock = threading.Lock()
 
+    _shared: IntentClassifier | None = None
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> IntentClassifier:
+        """One classifier per process with the default encoders (what every assistant uses unless given one):
+        the encoders and heads load once, however many assistants or apps the process holds."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
     def encoder(self, language: Language) -> Encoder:
         with self._lock:
             if language not in self._encoders:

@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--data-dir", help="the service's data folder (default $FATHOM_DATA_DIR or ./fathom-data)")
     where.add_argument("--run", help="a run folder of `fathom train` / `fathom demo` (its catalogue, events and "
                        "model; prepared into RUN/service on first use)")
-    parser.add_argument("--run-model", metavar="LABEL", help="with --run: the run's model (needed when it holds "
-                        "several)")
+    parser.add_argument("--run-model", metavar="LABEL", help="with --run: the run's model (default: the best on "
+                        "validation NDCG@10)")
     parser.add_argument("--faq", help="FAQ and policies: JSON Lines or Markdown (default $FATHOM_FAQ)")
     parser.add_argument("--user", help="a known user: recommendations become theirs")
     parser.add_argument("--conversation", help="continue this conversation id (default: a new one)")
@@ -36,9 +36,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.run:
         from fathom.online.bootstrap import bootstrap_from_run
+        from fathom.retrieval.run_catalogue import best_model_label
+        from fathom.runs import RunFolder
 
         folder = Path(args.run) / "service"
-        bootstrap_from_run(folder, args.run, args.run_model, log=lambda m: print(m, file=sys.stderr, flush=True))
+        label = args.run_model or best_model_label(RunFolder(args.run))
+        bootstrap_from_run(folder, args.run, label, log=lambda m: print(m, file=sys.stderr, flush=True))
     else:
         folder = Path(args.data_dir or os.environ.get("FATHOM_DATA_DIR") or "fathom-data")
         store = Store(folder) if folder.is_dir() else None

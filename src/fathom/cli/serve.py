@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     parser.add_argument("--data-dir", help="store folder (default $FATHOM_DATA_DIR or ./fathom-data); "
                                            "an empty one is prepared with MovieLens-100K and a trained model")
+    parser.add_argument("--store", metavar="URL", help="postgresql://user:password@host/db: serve that database "
+                        "(several hosts may; --data-dir then holds the artefacts) instead of the embedded SQLite store "
+                        "(default $FATHOM_STORE)")
     parser.add_argument("--api-key", help="require this key in X-API-Key for writes and reads of a user's data "
                                           "(default $FATHOM_API_KEY); shows in the process list: prefer "
                                           "--api-key-file or the variable")
@@ -73,22 +76,27 @@ def run(args: argparse.Namespace) -> int:
                                         api_key_file=getattr(args, "api_key_file", None), search_encoder=encoder,
                                         allowed_hosts=hosts, allowed_origins=getattr(args, "allowed_origin", None),
                                         log_level=args.log_level, kg=getattr(args, "kg", None),
-                                        faq=getattr(args, "faq", None))
+                                        faq=getattr(args, "faq", None), store=getattr(args, "store", None))
     if args.learn_every is not None:
         settings = settings.replace(learning=settings.learning.replace(interval_s=args.learn_every))
     if getattr(args, "from_run", None):
         from fathom.online.bootstrap import bootstrap_from_run
 
-        bootstrap_from_run(settings.data_dir, args.from_run, args.run_model, log=lambda m: print(m, flush=True))
+        bootstrap_from_run(settings.data_dir, args.from_run, args.run_model, log=lambda m: print(m, flush=True),
+                           url=settings.store)
     else:
-        bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True))
+        bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True), url=settings.store)
     # open once here: a stale search index is rebuilt before any worker starts, and a broken store fails early
     Engine.open(settings.data_dir, settings.engine_config()).close()
     with _key_for_workers(settings) as settings:
         os.environ.pop("FATHOM_API_KEY", None)  # the workers read the key from a private file instead
         os.environ.update(settings.to_env())  # the workers read their settings back from the environment
         where = f"http://{args.host}:{args.port}"
-        print(f"serving {settings.data_dir} on {where}: web page {where}/, status {where}/ui/status, "
+        from fathom.online.store_pg import redact
+
+        store = f"PostgreSQL {redact(settings.store)} (artefacts in {settings.data_dir})" if settings.store else \
+            str(settings.data_dir)
+        print(f"serving {store} on {where}: web page {where}/, status {where}/ui/status, "
               f"API docs {where}/docs", flush=True)
         uvicorn.run("fathom.service.app:app_from_env", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=args.log_level)

@@ -58,6 +58,9 @@ class EngineConfig(Config):
     durable_commits: bool = False
     """Every write reaches the disk before it is acknowledged (SQLite ``synchronous=FULL``): an acknowledged
     event survives a power cut too, at some ingestion speed. Off: it survives the process being killed."""
+    store_url: str | None = None
+    """The store: None for the embedded SQLite store in the data folder, or a ``postgresql://`` URL (the data
+    folder then holds the artefacts only)."""
     kg: Path | None = None
     """A knowledge-graph folder (``fathom kg build``) whose paths explain recommendations; None: the data folder's
     ``kg/`` when it holds one, else a graph built from the catalogue's attributes
@@ -95,7 +98,7 @@ class Engine(EngineIndex, EngineReads):
     @classmethod
     def open(cls, folder: str | Path, config: EngineConfig | None = None, encoder: Encoder | None = None) -> Engine:
         config = config or EngineConfig()
-        engine = cls(Store(folder, durable=config.durable_commits), config, encoder)
+        engine = cls(Store(folder, durable=config.durable_commits, url=config.store_url), config, encoder)
         engine.reload_model()
         engine.load_index()
         return engine

@@ -23,7 +23,8 @@ from fathom.online.errors import NotFound
 from fathom.online.store import Store
 from fathom.online.versions import ModelBundle
 from fathom.retrieval.filters import SearchFilter
-from fathom.retrieval.search_index import SearchIndex
+from fathom.retrieval.personalise import Personaliser
+from fathom.retrieval.search_index import SearchIndex, SearchResult
 
 if TYPE_CHECKING:
     from fathom.online.engine import EngineConfig
@@ -49,7 +50,7 @@ class Recommendation:
 
 class EngineReads(EngineGraph):
     """The recommendation side of the engine: state and ``_require_bundle`` from
-    :class:`~fathom.online.engine.Engine`, ``_index`` and ``_check_filter`` from
+    :class:`~fathom.online.engine.Engine`, ``search``, ``_query_vector``, ``_index`` and ``_check_filter`` from
     :class:`~fathom.online.engine_index.EngineIndex`."""
 
     store: Store
@@ -164,6 +165,20 @@ class EngineReads(EngineGraph):
             if (item := items.get(r.item_id)) is not None:
                 r.categorical, r.numeric = dict(item.categorical), dict(item.numeric)
         return recs
+
+    def personal_search(self, query: str, user_id: str, k: int = 10, flt: SearchFilter | None = None,
+                        weight: float = 0.5) -> SearchResult:
+        """The catalogue search with ``user_id``'s affinity (the active model's own scores) fused at ``weight``
+        (:mod:`fathom.retrieval.personalise`); an empty query ranks the filtered catalogue by affinity. A user the
+        model does not know gets the plain search."""
+        bundle, _ = self._require_bundle()
+        if user_id not in bundle.users:
+            return self.search(query, k, flt)
+        vector = self._query_vector(query, None)
+        personaliser = Personaliser(bundle.model, bundle.users, bundle.items)
+        with self._lock:
+            self._check_filter(flt)
+            return personaliser.search(self._index(), query, user_id, weight, k=k, filter=flt, query_vector=vector)
 
     def popular(self, k: int = 10, flt: SearchFilter | None = None,
                 exclude: Sequence[str] = ()) -> list[Recommendation]:

@@ -1,7 +1,10 @@
-"""The SQLite schema of the embedded store (:mod:`fathom.online.store`), and the columns added to older files
-when they are opened."""
+"""The store's schema (written for SQLite; :func:`fathom.online.store_pg.pg_schema` gives PostgreSQL's types) and
+its versions: ``meta.schema_version`` says which version a store holds, and :func:`migrate` brings an older one up
+to :data:`SCHEMA_VERSION` when it is opened (and refuses a newer one)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 DB_NAME = "fathom.sqlite3"
 
@@ -78,3 +81,50 @@ CREATE TABLE IF NOT EXISTS meta (
 # columns added after the first release: (name, declaration) added to older files on open
 ADDED_VERSION_COLUMNS = (("metrics", "TEXT NOT NULL DEFAULT '{}'"), ("trained_through", "INTEGER NOT NULL DEFAULT 0"),
                           ("parent", "INTEGER"), ("note", "TEXT NOT NULL DEFAULT ''"))
+
+SCHEMA_VERSION = 2
+"""1: the tables before versioning (files without ``schema_version``; older ones lack ADDED_VERSION_COLUMNS);
+2: the ``conversations`` table. A new version appends a step to :data:`MIGRATIONS`."""
+
+# version -> (SQLite statements, PostgreSQL statements) that bring version - 1 to it; the tables the base schema
+# creates with IF NOT EXISTS (conversations, for version 2) need no step
+MIGRATIONS: dict[int, tuple[str, str]] = {}
+
+
+def migrate(store: Any) -> None:
+    """Create a new store's tables, or bring an older one to :data:`SCHEMA_VERSION`, in one transaction."""
+    conn, dialect = store._conn, store.dialect
+    with store._lock:
+        if dialect == "postgresql":
+            from fathom.online.store_pg import pg_schema
+
+            conn.begin_write()
+            script = pg_schema()
+        else:
+            conn.execute("BEGIN IMMEDIATE")
+            script = SCHEMA
+        try:
+            for statement in (s.strip() for s in script.split(";")):
+                if statement:
+                    conn.execute(statement)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            found = int(row[0]) if row else 1
+            if found > SCHEMA_VERSION:
+                raise RuntimeError(f"the store holds schema version {found}, newer than this Fathom's "
+                                   f"{SCHEMA_VERSION}: upgrade Fathom to open it")
+            if dialect == "sqlite":
+                have = {r[1] for r in conn.execute("PRAGMA table_info(model_versions)").fetchall()}
+                for name, declaration in ADDED_VERSION_COLUMNS:
+                    if name not in have:
+                        conn.execute(f"ALTER TABLE model_versions ADD COLUMN {name} {declaration}")
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                if version in MIGRATIONS:
+                    for statement in MIGRATIONS[version][0 if dialect == "sqlite" else 1].split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE "
+                         "SET value = excluded.value", (str(SCHEMA_VERSION),))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

@@ -1,7 +1,8 @@
-"""Read-only statistics of a store folder, for status pages and benchmarks.
+"""Read-only statistics of a store, for status pages and benchmarks.
 
-Each call opens its own read-only SQLite connection (WAL lets it read beside the service's writer), so it never
-takes the :class:`~fathom.online.store.Store` lock and never blocks a write.
+Each call opens its own connection (SQLite: read-only, WAL lets it read beside the service's writer; PostgreSQL: a
+new connection to the store's database), so it never takes the :class:`~fathom.online.store.Store` lock and never
+blocks a write. ``source``: a store folder (SQLite) or an open :class:`~fathom.online.store.Store` of either kind.
 """
 
 from __future__ import annotations
@@ -12,12 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fathom.online.schema import DB_NAME
 
 
 @contextmanager
-def _read_only(folder: str | Path) -> Iterator[sqlite3.Connection]:
+def _read_only(source: Any) -> Iterator[Any]:
+    if getattr(source, "dialect", "sqlite") == "postgresql":
+        from fathom.online.store_pg import PgConnection
+
+        pg = PgConnection(source.url)
+        try:
+            yield pg
+        finally:
+            pg.close()
+        return
+    folder = getattr(source, "folder", source)
     path = Path(folder) / DB_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{folder}: no store here (no {DB_NAME})")
@@ -40,7 +52,7 @@ class EventCounts:
     last_hour: int = 0
 
 
-def event_counts(folder: str | Path, now: float | None = None) -> EventCounts:
+def event_counts(folder: Any, now: float | None = None) -> EventCounts:
     """Items, users and events of the store in ``folder``, events also by type and by recent arrival."""
     now = time.time() if now is None else now
     with _read_only(folder) as c:
@@ -48,7 +60,8 @@ def event_counts(folder: str | Path, now: float | None = None) -> EventCounts:
         users = c.execute("SELECT COUNT(*) FROM users").fetchone()[0]
         by_type = dict(c.execute("SELECT event, COUNT(*) FROM events GROUP BY event ORDER BY event").fetchall())
         minute, hour = c.execute(
-            "SELECT COALESCE(SUM(received_at >= ?), 0), COALESCE(SUM(received_at >= ?), 0) FROM events",
+            "SELECT COALESCE(SUM(CASE WHEN received_at >= ? THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN received_at >= ? THEN 1 ELSE 0 END), 0) FROM events",
             (now - 60, now - 3600),
         ).fetchone()
     return EventCounts(int(items), int(users), int(sum(by_type.values())), {str(k): int(v) for k, v in by_type.items()},
@@ -65,7 +78,7 @@ class EventSeries:
     counts: list[int]
 
 
-def event_history(folder: str | Path, now: float | None = None) -> tuple[EventSeries, EventSeries]:
+def event_history(folder: Any, now: float | None = None) -> tuple[EventSeries, EventSeries]:
     """Events received per minute over the last hour (60 buckets) and per hour over the last day (24 buckets),
     by the store's ``received_at``, buckets aligned on whole minutes and hours (UTC) and ending with the one that
     holds ``now``; events stamped after that bucket (a clock set back) are left out. One read of the events."""
@@ -75,8 +88,11 @@ def event_history(folder: str | Path, now: float | None = None) -> tuple[EventSe
     minute_end = (int(now // 60) + 1) * 60
     minute_start = minute_end - 60 * 60
     with _read_only(folder) as c:
+        # minutes from day_start (never negative here: SQLite's CAST truncates, PostgreSQL's rounds, so FLOOR there)
+        minute = "CAST(FLOOR((received_at - ?) / 60) AS BIGINT)" if getattr(c, "dialect", "") == "postgresql" \
+            else "CAST((received_at - ?) / 60 AS INTEGER)"
         rows = c.execute(  # events per minute of the day, as (minute from day_start, count)
-            "SELECT CAST((received_at - ?) / 60 AS INTEGER) AS m, COUNT(*) FROM events "
+            f"SELECT {minute} AS m, COUNT(*) FROM events "
             "WHERE received_at >= ? AND received_at < ? GROUP BY m",
             (day_start, day_start, hour_end),
         ).fetchall()
@@ -89,13 +105,13 @@ def event_history(folder: str | Path, now: float | None = None) -> tuple[EventSe
     return EventSeries(60, float(minute_start), last_hour), EventSeries(3600, float(day_start), last_day)
 
 
-def stored_event_count(folder: str | Path) -> int:
+def stored_event_count(folder: Any) -> int:
     """Rows in the events table (what a load test compares with the events it sent)."""
     with _read_only(folder) as c:
         return int(c.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
-def recent_users(folder: str | Path, limit: int = 50) -> list[tuple[str, int]]:
+def recent_users(folder: Any, limit: int = 50) -> list[tuple[str, int]]:
     """(user id, number of events) of the ``limit`` most recently active users, most recent first."""
     with _read_only(folder) as c:
         rows = c.execute("SELECT user_id, COUNT(*) FROM events GROUP BY user_id ORDER BY MAX(id) DESC LIMIT ?",

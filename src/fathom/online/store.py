@@ -37,7 +37,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from fathom.online.schema import ADDED_VERSION_COLUMNS, DB_NAME, SCHEMA
+from fathom.online.schema import DB_NAME, migrate
 from fathom.online.store_catalogue import CatalogueTables
 from fathom.online.store_conversations import ConversationTables
 from fathom.online.store_events import INGEST_KEY_DAYS, EventTables
@@ -47,30 +47,39 @@ __all__ = ["DB_NAME", "INGEST_KEY_DAYS", "Store"]
 
 
 class Store(CatalogueTables, EventTables, RegistryTables, ConversationTables):
-    """SQLite-backed catalogue, users, events and model registry in ``folder`` (created when missing).
+    """The catalogue, users, events and model registry: in SQLite in ``folder`` (created when missing), or in the
+    PostgreSQL database ``url`` names (``postgresql://user:password@host:5432/db``), with ``folder`` still holding
+    the artefacts (saved model versions, the search index): several hosts serving one PostgreSQL store share
+    that folder (a network mount) or each keeps its own copy of the versions they load.
 
-    ``durable``: every commit reaches the disk before it returns (SQLite ``synchronous=FULL``), so an acknowledged
-    write survives a power cut or an OS crash too; by default (``NORMAL`` in WAL mode) it survives the process
-    being killed, and the last commits may roll back after a power cut."""
+    ``durable`` (SQLite): every commit reaches the disk before it returns (``synchronous=FULL``), so an
+    acknowledged write survives a power cut or an OS crash too; by default (``NORMAL`` in WAL mode) it survives
+    the process being killed, and the last commits may roll back after a power cut. PostgreSQL commits are as
+    durable as the server is configured to make them (``synchronous_commit``, on by default)."""
 
-    def __init__(self, folder: str | Path, durable: bool = False) -> None:
+    def __init__(self, folder: str | Path, durable: bool = False, url: str | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.artefacts = self.folder / "artefacts"
         self.artefacts.mkdir(exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.folder / DB_NAME, check_same_thread=False, isolation_level=None,
-                                     timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL (WAL): a commit survives the process being killed; FULL: also a power cut or an OS crash
-        self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._conn.executescript(SCHEMA)
-            have = {r[1] for r in self._conn.execute("PRAGMA table_info(model_versions)")}
-            for name, declaration in ADDED_VERSION_COLUMNS:
-                if name not in have:
-                    self._conn.execute(f"ALTER TABLE model_versions ADD COLUMN {name} {declaration}")
+        self.url = url
+        if url is not None and url.startswith(("postgresql://", "postgres://")):
+            from fathom.online.store_pg import PgConnection
+
+            self.dialect = "postgresql"
+            self._conn = PgConnection(url)
+        elif url is not None:
+            raise ValueError(f"store: {url.split(':', 1)[0]!r} is not a store kind; give a postgresql:// URL, or "
+                             "none for the embedded SQLite store")
+        else:
+            self._conn = sqlite3.connect(self.folder / DB_NAME, check_same_thread=False, isolation_level=None,
+                                         timeout=30.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL (WAL): a commit survives the process being killed; FULL: also a power cut or an OS crash
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        migrate(self)
 
     def close(self) -> None:
         with self._lock:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class StoreBase:
-    """One SQLite connection shared by a process's threads (guarded by ``_lock``): write transactions, queries,
-    the ``meta`` key-value table. :class:`~fathom.online.store.Store` opens it; the table groups use it."""
+    """One connection (SQLite, or PostgreSQL through :class:`~fathom.online.store_pg.PgConnection`) shared by a
+    process's threads (guarded by ``_lock``): write transactions, queries, the ``meta`` key-value table.
+    :class:`~fathom.online.store.Store` opens it; the table groups use it with SQL both engines read (``?``
+    placeholders, ``ON CONFLICT``, ``RETURNING``)."""
 
-    _conn: sqlite3.Connection
+    _conn: Any  # sqlite3.Connection or PgConnection
     _lock: threading.RLock
+    dialect: str = "sqlite"
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, rolled back on error)."""
+    def _tx(self) -> Iterator[Any]:
+        """One write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN and the writers' advisory lock; then
+        COMMIT, rolled back on error): one writer at a time."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self.dialect == "postgresql":
+                self._conn.begin_write()
+            else:
+                self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
@@ -36,7 +43,7 @@ class StoreBase:
         return rows[0][0] if rows else default
 
     @staticmethod
-    def _bump(c: sqlite3.Connection, key: str) -> int:
+    def _bump(c: Any, key: str) -> int:
         c.execute("INSERT INTO meta (key, value) VALUES (?, '1') "
-                  "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+                  "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)", (key,))
         return int(c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])

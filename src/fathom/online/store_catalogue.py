@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from fathom.online.errors import NotFound
 from fathom.online.records import ItemRecord
@@ -23,7 +23,7 @@ class CatalogueTables(StoreBase):
         """Bumped by every item upsert or delete."""
         return int(self.meta("catalogue_revision", "0") or 0)
 
-    def _log_changes(self, c: sqlite3.Connection, item_ids: Iterable[str]) -> None:
+    def _log_changes(self, c: Any, item_ids: Iterable[str]) -> None:
         revision = self._bump(c, "catalogue_revision")
         c.executemany("INSERT INTO catalogue_changes (revision, item_id) VALUES (?, ?)",
                       [(revision, i) for i in item_ids])

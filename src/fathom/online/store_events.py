@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +24,7 @@ class EventTables(StoreBase):
     def add_users(self, user_ids: Iterable[str]) -> None:
         now = time.time()
         with self._tx() as c:
-            c.executemany("INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?, ?)",
+            c.executemany("INSERT INTO users (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
                           [(u, now) for u in user_ids])
 
     def has_user(self, user_id: str) -> bool:
@@ -82,7 +82,7 @@ class EventTables(StoreBase):
                 c.execute("DELETE FROM ingest_keys WHERE at < ?", (now - INGEST_KEY_DAYS * 86400,))
                 c.execute("INSERT INTO ingest_keys (key, digest, stored, at) VALUES (?, ?, ?, ?)",
                           (key, digest, len(rows), now))
-            c.executemany("INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?, ?)",
+            c.executemany("INSERT INTO users (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
                           [(u, now) for u in dict.fromkeys(r[0] for r in rows)])
             c.executemany("INSERT INTO events (user_id, item_id, event, value, timestamp, received_at) "
                           "VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -110,15 +110,16 @@ class EventTables(StoreBase):
         """Every event as a frame with columns user_id, item_id, event, value, timestamp (arrival order), and
         first the event ``id`` (increasing with arrival) when ``with_id``."""
         cols = ("id, " if with_id else "") + "user_id, item_id, event, value, timestamp"
-        with self._lock:
-            return pd.read_sql_query(f"SELECT {cols} FROM events ORDER BY id", self._conn)
+        rows = self._query(f"SELECT {cols} FROM events ORDER BY id")
+        frame = pd.DataFrame(rows, columns=[c.strip() for c in cols.split(",")])
+        return frame.astype({"value": "float64", "timestamp": "int64", **({"id": "int64"} if with_id else {})})
 
     def events_after(self, event_id: int) -> int:
         """How many stored events arrived after the event ``event_id`` (0: all of them)."""
         return int(self._query("SELECT COUNT(*) FROM events WHERE id > ?", (int(event_id),))[0][0])
 
 
-def _seen(c: sqlite3.Connection, key: str, digest: str) -> int | None:
+def _seen(c: Any, key: str, digest: str) -> int | None:
     """The count stored under idempotency ``key``, None for a new key; Conflict when it was used for other events."""
     row = c.execute("SELECT digest, stored FROM ingest_keys WHERE key = ?", (key,)).fetchone()
     if row is None:

@@ -73,10 +73,11 @@ class RegistryTables(StoreBase):
         the version it was warm-started from or validated against; ``note``: e.g. the activation decision."""
         with self._tx() as c:
             cur = c.execute("INSERT INTO model_versions (model, path, created_at, n_users, n_items, n_events, config,"
-                            " metrics, trained_through, parent, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            " metrics, trained_through, parent, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                            "RETURNING version",
                             (model, path, time.time(), n_users, n_items, n_events, json.dumps(config or {}),
                              json.dumps(metrics or {}), int(trained_through), parent, note))
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def versions(self) -> list[VersionRecord]:
         return [self._version(r) for r in self._query(f"SELECT {self._VERSION_COLS} FROM model_versions "
@@ -97,7 +98,7 @@ class RegistryTables(StoreBase):
         with self._tx() as c:
             if not c.execute("SELECT 1 FROM model_versions WHERE version = ?", (version,)).fetchone():
                 raise NotFound(f"unknown model version {version}")
-            c.execute("UPDATE model_versions SET active = (version = ?)", (version,))
+            c.execute("UPDATE model_versions SET active = CASE WHEN version = ? THEN 1 ELSE 0 END", (version,))
             c.execute("INSERT INTO activations (version, at) VALUES (?, ?)", (version, time.time()))
         return self.version(version)
 
@@ -108,5 +109,5 @@ class RegistryTables(StoreBase):
             if len(rows) < 2:
                 raise Conflict("no earlier model version to roll back to")
             c.execute("DELETE FROM activations WHERE id = ?", (rows[0][0],))
-            c.execute("UPDATE model_versions SET active = (version = ?)", (rows[1][1],))
+            c.execute("UPDATE model_versions SET active = CASE WHEN version = ? THEN 1 ELSE 0 END", (rows[1][1],))
         return self.version(rows[1][1])

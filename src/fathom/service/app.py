@@ -3,6 +3,7 @@ the engine (store, active model, search index) on startup and closes it on shutd
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from fathom.service.logs import configure_logging
 from fathom.service.metrics import Metrics
 from fathom.service.middleware import BodyLimit, HostAndOrigin, RequestMetrics
 from fathom.service.openapi import install_openapi
-from fathom.service.routers import ALL, status, ui
+from fathom.service.routers import ALL, chat, status, ui
 from fathom.service.settings import ServiceSettings
 
 
@@ -32,9 +33,12 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
         recover(app.state.engine.store)  # a learner killed mid-run: its lease and unfinished folders
         if settings.learning.interval_s is not None:
             app.state.engine.start_learner(settings.learning)
+        warm_up = threading.Thread(target=chat.warm, args=(app,), name="assistant-warm-up", daemon=True)
+        warm_up.start()
         try:
             yield
         finally:
+            warm_up.join(timeout=120)  # never leave it loading a model while the process exits
             app.state.engine.stop_learner()
             if engine is None:
                 app.state.engine.close()

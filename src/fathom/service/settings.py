@@ -20,6 +20,7 @@ from fathom.text.encoders import EncoderName
 # environment variable -> setting ("a.b": field b of the nested settings a)
 ENV = {
     "FATHOM_DATA_DIR": "data_dir",
+    "FATHOM_STORE": "store",
     "FATHOM_API_KEY": "api_key",
     "FATHOM_API_KEY_FILE": "api_key_file",
     "FATHOM_ALLOWED_HOSTS": "allowed_hosts",
@@ -46,6 +47,9 @@ ENV = {
 class ServiceSettings(Config):
     data_dir: Path = Path("fathom-data")
     """Folder of the store (SQLite file and artefacts); prepared by ``fathom serve`` when empty."""
+    store: str | None = Field(None, pattern=r"^postgres(ql)?://")
+    """None: the embedded SQLite store in ``data_dir``; a ``postgresql://user:password@host/db`` URL: that
+    database (several hosts may serve it), ``data_dir`` then holding the artefacts (model versions, index)."""
     api_key: str | None = Field(None, min_length=1)
     """When set, every write (events, items, users, models) and every read of one user's data (their events,
     recommendations by user id, the list of active users) needs this value in the ``X-API-Key`` header."""
@@ -121,7 +125,8 @@ class ServiceSettings(Config):
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names,
-                            durable_commits=self.durable_commits, history=self.history, kg=self.kg)
+                            durable_commits=self.durable_commits, history=self.history, kg=self.kg,
+                            store_url=self.store)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Request
 
 from fathom.assistant.assistant import Assistant
 from fathom.service.deps import EngineDep, MetricsDep, SettingsDep, require_user_key
 from fathom.service.schemas import ChatCitation, ChatRequest, ChatResponse, RecommendedItem
 
 router = APIRouter(prefix="/chat", tags=["chat"])
+logger = logging.getLogger(__name__)
 
 
-def assistant(request: Request, engine) -> Assistant:
-    """The app's assistant over its engine, built at the first chat (its encoders load then)."""
-    state = request.app.state
-    if getattr(state, "assistant", None) is None or state.assistant.engine is not engine:
-        settings = state.settings
-        state.assistant = Assistant(engine, faq=settings.faq)
-    return state.assistant
+_BUILD = threading.Lock()
+
+
+def app_assistant(app: FastAPI) -> Assistant:
+    """The app's assistant over its engine, built once (by :func:`warm` at start, or the first chat)."""
+    state = app.state
+    with _BUILD:
+        if getattr(state, "assistant", None) is None or state.assistant.engine is not state.engine:
+            state.assistant = Assistant(state.engine, faq=state.settings.faq)
+        return state.assistant
+
+
+def warm(app: FastAPI) -> None:
+    """Build the assistant and load what its first English turn needs (encoder, intent head, catalogue titles),
+    in the background at start, so that the first chat does not wait for it. Failures are logged, not raised:
+    the first chat then reports them."""
+    try:
+        app_assistant(app).warm()
+    except Exception:  # noqa: BLE001 - a background warm-up must not take the service down
+        logger.exception("assistant warm-up failed")
 
 
 @router.post("", response_model=ChatResponse)
@@ -33,7 +49,7 @@ def chat(body: ChatRequest, request: Request, engine: EngineDep, settings: Setti
     if body.user_id is not None:
         require_user_key(settings, x_api_key)
     conversation = body.conversation_id or uuid.uuid4().hex
-    reply = assistant(request, engine).reply(conversation, body.message, body.user_id)
+    reply = app_assistant(request.app).reply(conversation, body.message, body.user_id)
     metrics.chats.labels(reply.intent).inc()
     return ChatResponse(
         conversation_id=reply.conversation_id, language=reply.language, intent=reply.intent,

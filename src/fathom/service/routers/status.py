@@ -110,7 +110,7 @@ def status(engine: EngineDep, settings: SettingsDep) -> Status:
     versions = [VersionStatus(**{**v.model_dump(), "metrics": offline_metrics(engine, v)})
                 for v in engine.store.versions()]
     active = next((v.version for v in versions if v.active), None)
-    c = event_counts(engine.store.folder)
+    c = event_counts(engine.store)
     counts = Counts(items=c.items, users=c.users, events=c.events, events_by_type=c.by_type,
                     events_last_minute=c.last_minute, events_last_hour=c.last_hour)
     encoder = settings.search_encoder
@@ -137,7 +137,7 @@ def learner_status(engine: Engine, settings: ServiceSettings) -> LearnerStatus:
 def history(engine: EngineDep) -> EventHistory:
     """Events received per minute over the last hour and per hour over the last day (counts only, no user data)."""
     now = time.time()
-    minutes, hours = event_history(engine.store.folder, now)
+    minutes, hours = event_history(engine.store, now)
     return EventHistory(now=now, per_minute=_series(minutes), per_hour=_series(hours))
 
 
@@ -148,4 +148,4 @@ def _series(series: EventSeries) -> EventSeriesOut:
 @router.get("/users", response_model=Users)
 def users(engine: EngineDep, _: UserDataAccess, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Users:
     """The most recently active users (for the page's user picker), most recent first."""
-    return Users(users=[UserSummary(user_id=u, events=n) for u, n in recent_users(engine.store.folder, limit)])
+    return Users(users=[UserSummary(user_id=u, events=n) for u, n in recent_users(engine.store, limit)])

@@ -1,0 +1,46 @@
+"""``fathom serve --store postgresql://...``: the service on a real PostgreSQL database, with two worker processes
+(each with its own connection): reads, writes seen by the other worker, a model activated through one worker and
+served by both, and the status page's counts read from PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from fathom.online.store import Store
+from fathom.online.versions import train_version
+from tests.service.server import serve
+from tests.service.synthetic import prepare_folder
+
+
+def call(base: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.status, json.loads(resp.read()), dict(resp.headers)
+
+
+def test_two_workers_serve_one_postgresql_store(tmp_path, postgres_url):
+    folder = prepare_folder(tmp_path / "data", url=postgres_url)
+    assert not (folder / "fathom.sqlite3").exists()  # the rows live in PostgreSQL; the folder holds artefacts
+    with serve(folder, "--store", postgres_url, "--workers", "2") as server:
+        _, body, _ = call(server.base, "GET", "/recommend/u0?k=4")
+        assert {r["item_id"] for r in body["items"]} == {"s6", "s7", "s8", "s9"}
+        status, stored, _ = call(server.base, "POST", "/events/batch", {"events": [
+            {"user_id": "new", "item_id": f"s{n}", "event": "click"} for n in range(3)]})
+        assert status == 201 and stored["stored"] == 3
+        workers, seen = set(), []
+        for _ in range(20):  # both workers answer, and both see the new user's events
+            _, user, headers = call(server.base, "GET", "/users/new")
+            workers.add(headers["x-fathom-worker"])
+            seen.append(user["events"])
+        assert seen == [3] * 20
+        store = Store(folder, url=postgres_url)
+        version = train_version(store, "pop", evaluate=False)  # as another host's learner would
+        store.close()
+        call(server.base, "POST", f"/models/{version.version}/activate")
+        answers = {call(server.base, "GET", "/recommend/u0?k=3")[1]["model_version"] for _ in range(20)}
+        assert answers == {version.version}
+        _, status, _ = call(server.base, "GET", "/status")
+        assert status["counts"]["events"] == 20 * 6 + 3 and status["counts"]["events_last_hour"] == 20 * 6 + 3
+    assert len(workers) == 2
