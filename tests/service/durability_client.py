@@ -79,6 +79,7 @@ class KillableServer:
         assert self.proc is None, "already running"
         began = time.perf_counter()
         env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+        env["FATHOM_ASSISTANT_WARM_UP"] = "0"  # these servers never chat
         self.starts.append(self.log_path.stat().st_size if self.log_path.exists() else 0)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(

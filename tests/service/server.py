@@ -43,6 +43,7 @@ def serve(folder: Path, *options: str, startup_s: float = 120, stop_s: float = 3
     """A running ``fathom serve --data-dir folder *options``, answering /health; stopped with SIGINT on exit."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+    env["FATHOM_ASSISTANT_WARM_UP"] = "0"  # tests that chat wait for the assistant; the rest start faster
     proc = subprocess.Popen(
         [sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port", str(port),
          "--log-level", "warning", *options],

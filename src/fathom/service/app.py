@@ -34,11 +34,13 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
         if settings.learning.interval_s is not None:
             app.state.engine.start_learner(settings.learning)
         warm_up = threading.Thread(target=chat.warm, args=(app,), name="assistant-warm-up", daemon=True)
-        warm_up.start()
+        if settings.assistant_warm_up:
+            warm_up.start()
         try:
             yield
         finally:
-            warm_up.join(timeout=120)  # never leave it loading a model while the process exits
+            if warm_up.is_alive():
+                warm_up.join(timeout=120)  # never leave it loading a model while the process exits
             app.state.engine.stop_learner()
             if engine is None:
                 app.state.engine.close()

@@ -32,6 +32,7 @@ ENV = {
     "FATHOM_SEARCH_ENCODER": "search_encoder",
     "FATHOM_KG": "kg",
     "FATHOM_FAQ": "faq",
+    "FATHOM_ASSISTANT_WARM_UP": "assistant_warm_up",
     "FATHOM_TORCH_THREADS": "torch_threads",
     "FATHOM_LOG_LEVEL": "log_level",
     "FATHOM_RECENCY_BOOST": "history.recency_boost",
@@ -82,6 +83,9 @@ class ServiceSettings(Config):
     faq: Path | None = None
     """The shop's FAQ and policies for the assistant (``POST /chat``): JSON Lines or Markdown
     (:mod:`fathom.assistant.faq`); None: the assistant answers FAQ questions with "I don't know"."""
+    assistant_warm_up: bool = True
+    """Load the assistant's English encoder and intent head in the background at start, so that the first
+    ``POST /chat`` does not wait for them (a few seconds of CPU per worker process)."""
     torch_threads: int | None = Field(1, ge=1)
     """Threads each worker process gives one model, encoder or BLAS call (torch and numpy's BLAS). Requests
     already run side by side on the server's thread pool, so one thread per call keeps the cores busy without
