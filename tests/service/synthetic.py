@@ -38,10 +38,11 @@ def events() -> list[EventRecord]:
             for u in range(20) for j, item in enumerate(history(u))]
 
 
-def prepare_folder(folder: Path, model: str = "ease", settings: dict | None = None, url: str | None = None) -> Path:
-    """Store items and events in ``folder`` (or the PostgreSQL database ``url``, artefacts in ``folder``) and train
-    + activate ``model`` as version 1."""
-    store = Store(folder, url=url)
+def prepare_folder(folder: Path, model: str = "ease", settings: dict | None = None, url: str | None = None,
+                   artefacts: Path | None = None) -> Path:
+    """Store items and events in ``folder`` (or the PostgreSQL database ``url``, artefacts in ``folder`` or
+    ``artefacts``) and train + activate ``model`` as version 1."""
+    store = Store(folder, url=url, artefacts=artefacts)
     try:
         store.upsert_items(items())
         store.add_events(events())

@@ -44,3 +44,26 @@ def test_two_workers_serve_one_postgresql_store(tmp_path, postgres_url):
         _, status, _ = call(server.base, "GET", "/status")
         assert status["counts"]["events"] == 20 * 6 + 3 and status["counts"]["events_last_hour"] == 20 * 6 + 3
     assert len(workers) == 2
+
+
+def test_two_hosts_with_their_own_data_folders_share_the_database_and_the_artefacts(tmp_path, postgres_url):
+    """Two `fathom serve` processes as two hosts: separate data folders (each its own search index), one
+    PostgreSQL database, one shared artefacts folder (what each would mount). A write through one is read through
+    the other, and a version trained through one is served by both at their next request."""
+    shared = tmp_path / "shared-artefacts"
+    prepare_folder(tmp_path / "host-a", url=postgres_url, artefacts=shared)
+    options = ("--store", postgres_url, "--artefacts", str(shared))
+    with serve(tmp_path / "host-a", *options) as a, serve(tmp_path / "host-b", *options) as b:
+        assert not (tmp_path / "host-b" / "fathom.sqlite3").exists()  # host b prepared nothing: the store was ready
+        first = call(a.base, "GET", "/recommend/u0?k=4")[1]
+        assert call(b.base, "GET", "/recommend/u0?k=4")[1] == first
+        call(a.base, "POST", "/events/batch", {"events": [{"user_id": "roamer", "item_id": "c1", "event": "click"}]})
+        assert call(b.base, "GET", "/users/roamer")[1]["events"] == 1
+        call(b.base, "PUT", "/items/n1", {"title": "Nebula Kitchen Atlas", "categorical": {"genre": ["Sci-Fi"]}})
+        assert [h["item_id"] for h in call(a.base, "GET", "/search?q=nebula%20atlas&k=1")[1]["hits"]] == ["n1"]
+        store_b = Store(tmp_path / "host-b", url=postgres_url, artefacts=shared)  # host b's learner
+        version = train_version(store_b, "pop", evaluate=False).version
+        store_b.close()
+        assert call(b.base, "POST", f"/models/{version}/activate")[1]["active"]
+        assert call(a.base, "GET", "/recommend/u0?k=4")[1]["model_version"] == version  # loaded from the share
+        assert (shared / "models").is_dir() and not (tmp_path / "host-b" / "artefacts" / "models").exists()

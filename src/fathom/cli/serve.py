@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="URL", help="postgresql://user:password@host/db: serve that database "
                         "(several hosts may; --data-dir then holds the artefacts) instead of the embedded SQLite store "
                         "(default $FATHOM_STORE)")
+    parser.add_argument("--artefacts", metavar="DIR", help="where model versions are saved and loaded (default "
+                        "DATA_DIR/artefacts; $FATHOM_ARTEFACTS): with several hosts on one --store, a folder all "
+                        "of them mount")
     parser.add_argument("--api-key", help="require this key in X-API-Key for writes and reads of a user's data "
                                           "(default $FATHOM_API_KEY); shows in the process list: prefer "
                                           "--api-key-file or the variable")
@@ -76,16 +79,18 @@ def run(args: argparse.Namespace) -> int:
                                         api_key_file=getattr(args, "api_key_file", None), search_encoder=encoder,
                                         allowed_hosts=hosts, allowed_origins=getattr(args, "allowed_origin", None),
                                         log_level=args.log_level, kg=getattr(args, "kg", None),
-                                        faq=getattr(args, "faq", None), store=getattr(args, "store", None))
+                                        faq=getattr(args, "faq", None), store=getattr(args, "store", None),
+                                        artefacts_dir=getattr(args, "artefacts", None))
     if args.learn_every is not None:
         settings = settings.replace(learning=settings.learning.replace(interval_s=args.learn_every))
     if getattr(args, "from_run", None):
         from fathom.online.bootstrap import bootstrap_from_run
 
         bootstrap_from_run(settings.data_dir, args.from_run, args.run_model, log=lambda m: print(m, flush=True),
-                           url=settings.store)
+                           url=settings.store, artefacts=settings.artefacts_dir)
     else:
-        bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True), url=settings.store)
+        bootstrap(settings.data_dir, model=args.model, log=lambda m: print(m, flush=True), url=settings.store,
+                  artefacts=settings.artefacts_dir)
     # open once here: a stale search index is rebuilt before any worker starts, and a broken store fails early
     Engine.open(settings.data_dir, settings.engine_config()).close()
     with _key_for_workers(settings) as settings:

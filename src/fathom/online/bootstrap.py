@@ -73,6 +73,7 @@ def bootstrap(
     settings: dict[str, Any] | None = None,
     log: Callable[[str], None] = print,
     url: str | None = None,
+    artefacts: str | Path | None = None,
 ) -> VersionRecord | None:
     """Prepare ``folder`` when it holds nothing yet: data set (default MovieLens-100K) into the store, ``model``
     trained on it and activated as version 1, search index built. Returns the new version, or None when the
@@ -80,7 +81,7 @@ def bootstrap(
     from fathom.online.engine import Engine
 
     start = time.perf_counter()
-    store = Store(folder, url=url)
+    store = Store(folder, url=url, artefacts=artefacts)
     try:
         if not store.is_empty():
             return None
@@ -107,7 +108,8 @@ def bootstrap(
 
 
 def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = None,
-                       log: Callable[[str], None] = print, url: str | None = None) -> VersionRecord | None:
+                       log: Callable[[str], None] = print, url: str | None = None,
+                       artefacts: str | Path | None = None) -> VersionRecord | None:
     """Prepare an empty ``folder`` from a run folder (``fathom train`` / ``fathom demo``): its catalogue, its
     users' interactions as events (in time order), and its model ``label`` registered and activated as version 1
     (copied in the deployment format the run saved it in). ``GET /recommend`` then answers what
@@ -122,7 +124,7 @@ def bootstrap_from_run(folder: str | Path, run: str | Path, label: str | None = 
     source = RunFolder(run)
     label, model = source.load_model(label)
     data = source.data()
-    store = Store(folder, url=url)
+    store = Store(folder, url=url, artefacts=artefacts)
     try:
         if not store.is_empty():
             return None

@@ -61,6 +61,9 @@ class EngineConfig(Config):
     store_url: str | None = None
     """The store: None for the embedded SQLite store in the data folder, or a ``postgresql://`` URL (the data
     folder then holds the artefacts only)."""
+    artefacts_dir: Path | None = None
+    """Where model versions are saved and loaded (default ``DATA/artefacts``); hosts serving one PostgreSQL store
+    share one (a network mount)."""
     kg: Path | None = None
     """A knowledge-graph folder (``fathom kg build``) whose paths explain recommendations; None: the data folder's
     ``kg/`` when it holds one, else a graph built from the catalogue's attributes
@@ -98,7 +101,8 @@ class Engine(EngineIndex, EngineReads):
     @classmethod
     def open(cls, folder: str | Path, config: EngineConfig | None = None, encoder: Encoder | None = None) -> Engine:
         config = config or EngineConfig()
-        engine = cls(Store(folder, durable=config.durable_commits, url=config.store_url), config, encoder)
+        engine = cls(Store(folder, durable=config.durable_commits, url=config.store_url,
+                           artefacts=config.artefacts_dir), config, encoder)
         engine.reload_model()
         engine.load_index()
         return engine

@@ -64,7 +64,8 @@ class EngineIndex:
 
     @property
     def index_folder(self) -> Path:
-        return self.store.artefacts / "index"
+        """The search index, per host: in the data folder even when the model versions live in a shared one."""
+        return self.store.folder / "artefacts" / "index"
 
     def build_index(self) -> SearchIndex:
         lexical = LexicalConfig(field_weights=dict(self.config.text_fields))

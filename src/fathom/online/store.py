@@ -49,19 +49,21 @@ __all__ = ["DB_NAME", "INGEST_KEY_DAYS", "Store"]
 class Store(CatalogueTables, EventTables, RegistryTables, ConversationTables):
     """The catalogue, users, events and model registry: in SQLite in ``folder`` (created when missing), or in the
     PostgreSQL database ``url`` names (``postgresql://user:password@host:5432/db``), with ``folder`` still holding
-    the artefacts (saved model versions, the search index): several hosts serving one PostgreSQL store share
-    that folder (a network mount) or each keeps its own copy of the versions they load.
+    the search index; ``artefacts`` (default ``folder/artefacts``) holds the saved model versions: several hosts
+    serving one PostgreSQL store point it at one shared folder (a network mount: NFS, SMB, a cloud file share),
+    so that a version one host trains is loaded by every other.
 
     ``durable`` (SQLite): every commit reaches the disk before it returns (``synchronous=FULL``), so an
     acknowledged write survives a power cut or an OS crash too; by default (``NORMAL`` in WAL mode) it survives
     the process being killed, and the last commits may roll back after a power cut. PostgreSQL commits are as
     durable as the server is configured to make them (``synchronous_commit``, on by default)."""
 
-    def __init__(self, folder: str | Path, durable: bool = False, url: str | None = None) -> None:
+    def __init__(self, folder: str | Path, durable: bool = False, url: str | None = None,
+                 artefacts: str | Path | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.artefacts = self.folder / "artefacts"
-        self.artefacts.mkdir(exist_ok=True)
+        self.artefacts = Path(artefacts) if artefacts is not None else self.folder / "artefacts"
+        self.artefacts.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self.url = url
         if url is not None and url.startswith(("postgresql://", "postgres://")):

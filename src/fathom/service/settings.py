@@ -21,6 +21,7 @@ from fathom.text.encoders import EncoderName
 ENV = {
     "FATHOM_DATA_DIR": "data_dir",
     "FATHOM_STORE": "store",
+    "FATHOM_ARTEFACTS": "artefacts_dir",
     "FATHOM_API_KEY": "api_key",
     "FATHOM_API_KEY_FILE": "api_key_file",
     "FATHOM_ALLOWED_HOSTS": "allowed_hosts",
@@ -51,6 +52,9 @@ class ServiceSettings(Config):
     store: str | None = Field(None, pattern=r"^postgres(ql)?://")
     """None: the embedded SQLite store in ``data_dir``; a ``postgresql://user:password@host/db`` URL: that
     database (several hosts may serve it), ``data_dir`` then holding the artefacts (model versions, index)."""
+    artefacts_dir: Path | None = None
+    """Where model versions are saved and loaded (default ``data_dir/artefacts``): with several hosts on one
+    PostgreSQL store, a folder they all mount (the search index stays in each host's ``data_dir``)."""
     api_key: str | None = Field(None, min_length=1)
     """When set, every write (events, items, users, models) and every read of one user's data (their events,
     recommendations by user id, the list of active users) needs this value in the ``X-API-Key`` header."""
@@ -130,7 +134,7 @@ class ServiceSettings(Config):
     def engine_config(self) -> EngineConfig:
         return EngineConfig(encoder=self.search_encoder, max_attribute_names=self.max_attribute_names,
                             durable_commits=self.durable_commits, history=self.history, kg=self.kg,
-                            store_url=self.store)
+                            store_url=self.store, artefacts_dir=self.artefacts_dir)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
