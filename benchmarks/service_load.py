@@ -105,6 +105,7 @@ def _users(folder: Path) -> list[tuple[str, int]]:
 
 def start_server(folder: Path, port: int, encoder: str, log_path: Path, workers: int = 1) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+    env["FATHOM_ASSISTANT_WARM_UP"] = "0"  # nothing loads beside the measured requests (the load never chats)
     log = log_path.open("w")
     cmd = [sys.executable, "-m", "fathom.cli.main", "serve", "--data-dir", str(folder), "--port", str(port),
            "--encoder", encoder, "--log-level", "warning", "--workers", str(workers)]

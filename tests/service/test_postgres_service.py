@@ -20,41 +20,29 @@ def call(base: str, method: str, path: str, body: dict | None = None) -> tuple[i
         return resp.status, json.loads(resp.read()), dict(resp.headers)
 
 
-def test_two_workers_serve_one_postgresql_store(tmp_path, postgres_url):
-    folder = prepare_folder(tmp_path / "data", url=postgres_url)
-    assert not (folder / "fathom.sqlite3").exists()  # the rows live in PostgreSQL; the folder holds artefacts
-    with serve(folder, "--store", postgres_url, "--workers", "2") as server:
-        _, body, _ = call(server.base, "GET", "/recommend/u0?k=4")
+def test_two_hosts_with_their_own_data_folders_share_the_database_and_the_artefacts(tmp_path, postgres_url):
+    """Two `fathom serve` processes as two hosts, host A with two worker processes: separate data folders (each
+    its own search index), one PostgreSQL database, one shared artefacts folder (what each would mount). A write
+    through one worker or host is read through every other, a version trained by one host is served by all at
+    their next request, and the status counts come from PostgreSQL."""
+    shared = tmp_path / "shared-artefacts"
+    prepare_folder(tmp_path / "host-a", url=postgres_url, artefacts=shared)
+    assert not (tmp_path / "host-a" / "fathom.sqlite3").exists()  # the rows live in PostgreSQL
+    options = ("--store", postgres_url, "--artefacts", str(shared))
+    with serve(tmp_path / "host-a", *options, "--workers", "2") as a, serve(tmp_path / "host-b", *options) as b:
+        assert not (tmp_path / "host-b" / "fathom.sqlite3").exists()  # host b prepared nothing: the store was ready
+        _, body, _ = call(a.base, "GET", "/recommend/u0?k=4")
         assert {r["item_id"] for r in body["items"]} == {"s6", "s7", "s8", "s9"}
-        status, stored, _ = call(server.base, "POST", "/events/batch", {"events": [
+        status, stored, _ = call(a.base, "POST", "/events/batch", {"events": [
             {"user_id": "new", "item_id": f"s{n}", "event": "click"} for n in range(3)]})
         assert status == 201 and stored["stored"] == 3
         workers, seen = set(), []
-        for _ in range(20):  # both workers answer, and both see the new user's events
-            _, user, headers = call(server.base, "GET", "/users/new")
+        for _ in range(20):  # both of host A's workers answer, and both see the new user's events
+            _, user, headers = call(a.base, "GET", "/users/new")
             workers.add(headers["x-fathom-worker"])
             seen.append(user["events"])
-        assert seen == [3] * 20
-        store = Store(folder, url=postgres_url)
-        version = train_version(store, "pop", evaluate=False)  # as another host's learner would
-        store.close()
-        call(server.base, "POST", f"/models/{version.version}/activate")
-        answers = {call(server.base, "GET", "/recommend/u0?k=3")[1]["model_version"] for _ in range(20)}
-        assert answers == {version.version}
-        _, status, _ = call(server.base, "GET", "/status")
-        assert status["counts"]["events"] == 20 * 6 + 3 and status["counts"]["events_last_hour"] == 20 * 6 + 3
-    assert len(workers) == 2
-
-
-def test_two_hosts_with_their_own_data_folders_share_the_database_and_the_artefacts(tmp_path, postgres_url):
-    """Two `fathom serve` processes as two hosts: separate data folders (each its own search index), one
-    PostgreSQL database, one shared artefacts folder (what each would mount). A write through one is read through
-    the other, and a version trained through one is served by both at their next request."""
-    shared = tmp_path / "shared-artefacts"
-    prepare_folder(tmp_path / "host-a", url=postgres_url, artefacts=shared)
-    options = ("--store", postgres_url, "--artefacts", str(shared))
-    with serve(tmp_path / "host-a", *options) as a, serve(tmp_path / "host-b", *options) as b:
-        assert not (tmp_path / "host-b" / "fathom.sqlite3").exists()  # host b prepared nothing: the store was ready
+        assert seen == [3] * 20 and len(workers) == 2
+        assert call(a.base, "GET", "/status")[1]["counts"]["events"] == 20 * 6 + 3
         first = call(a.base, "GET", "/recommend/u0?k=4")[1]
         assert call(b.base, "GET", "/recommend/u0?k=4")[1] == first
         call(a.base, "POST", "/events/batch", {"events": [{"user_id": "roamer", "item_id": "c1", "event": "click"}]})
