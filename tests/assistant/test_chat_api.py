@@ -12,6 +12,16 @@ from fathom.cli.main import main
 from fathom.service import ServiceSettings, create_app
 
 
+def json_replies(out: str) -> list[dict]:
+    """The JSON documents `fathom chat --json` printed, one per turn (each indented over several lines)."""
+    out, replies, decoder = out.strip(), [], json.JSONDecoder()
+    while out:
+        reply, end = decoder.raw_decode(out)
+        replies.append(reply)
+        out = out[end:].strip()
+    return replies
+
+
 @pytest.fixture
 def client(shop_dir, faq_file):
     with TestClient(create_app(ServiceSettings(data_dir=shop_dir, faq=faq_file, api_key="k3y"))) as client:
@@ -51,11 +61,7 @@ def test_a_users_recommendations_need_the_key_and_bad_input_is_named(client):
 def test_fathom_chat_one_shot(shop_dir, faq_file, capsys):
     assert main(["chat", "--data-dir", str(shop_dir), "--faq", str(faq_file), "--json", "-m", "who directed Fargo?",
                  "-m", "compare it and Blood Simple"]) == 0
-    out, lines, decoder = capsys.readouterr().out.strip(), [], json.JSONDecoder()
-    while out:
-        reply, end = decoder.raw_decode(out)
-        lines.append(reply)
-        out = out[end:].strip()
+    lines = json_replies(capsys.readouterr().out)
     assert [r["intent"] for r in lines] == ["fact", "compare"]
     assert lines[0]["text"] == "Fargo was directed by Joel Coen."
     assert lines[1]["slots"] == {"items": ["f1", "f2"]}
@@ -79,11 +85,7 @@ def test_fathom_chat_on_a_run_folder(tmp_path, capsys):
     for _ in range(2):  # the second time reuses RUN/service
         assert main(["chat", "--run", str(run.path), "--json", "-m", "sci-fi from before 2003",
                      "-m", "what year is the second one?"]) == 0
-        out, replies, decoder = capsys.readouterr().out.strip(), [], json.JSONDecoder()
-        while out:
-            reply, end = decoder.raw_decode(out)
-            replies.append(reply)
-            out = out[end:].strip()
+        replies = json_replies(capsys.readouterr().out)
         shown = [i["item_id"] for i in replies[0]["items"]]
         assert sorted(shown) == ["s0", "s1", "s2"]
         assert replies[1]["slots"] == {"item": shown[1], "attribute": "year"}

@@ -162,10 +162,6 @@ def which_item(language: str) -> str:
             "你指的是哪一个？请说出名字，或者用序号选择结果中的一个。")
 
 
-def faq_answer(language: str, answer: str) -> str:
-    return answer
-
-
 def faq_unknown(language: str, nearest: str | None) -> str:
     if language == "zh":
         return "这个问题我不知道答案。" + (f"我能回答的最接近的问题是：“{nearest}”" if nearest else "")

@@ -180,7 +180,7 @@ class Assistant:
             state.shown = [r.item_id for r in recs]
             state.focus = [recs[0].item_id]
 
-    def _run_request(self, request: Request, reading: Reading, state: ConversationState, reply: Reply) -> None:
+    def _run_request(self, request: Request, state: ConversationState, reply: Reply) -> None:
         k = self.config.k
         flt = SearchFilter(equals=request.equals, ranges=request.ranges)
         flt = None if flt.empty else flt
@@ -260,11 +260,11 @@ class Assistant:
     def _find(self, reading: Reading, state: ConversationState, reply: Reply) -> None:
         request = Request(intent="find", query=reading.query, equals=reading.equals, excludes=reading.excludes,
                           ranges=reading.ranges)
-        self._run_request(request, reading, state, reply)
+        self._run_request(request, state, reply)
 
     def _recommend(self, reading: Reading, state: ConversationState, reply: Reply) -> None:
         request = Request(intent="recommend", equals=reading.equals, excludes=reading.excludes, ranges=reading.ranges)
-        self._run_request(request, reading, state, reply)
+        self._run_request(request, state, reply)
 
     def _similar(self, reading: Reading, state: ConversationState, reply: Reply) -> None:
         item = (reading.items or state.focus)[0]
@@ -278,14 +278,14 @@ class Assistant:
                     equals.setdefault(genre_field, []).append(value)
         request = Request(intent="similar", item=item, equals=equals, excludes=reading.excludes,
                           ranges=reading.ranges)
-        self._run_request(request, reading, state, reply)
+        self._run_request(request, state, reply)
 
     def _refine(self, reading: Reading, state: ConversationState, reply: Reply) -> None:
         assert state.request is not None
         request = state.request.edited(reading, self._records(state.shown), self._catalogue()[1])
         reply.intent = request.intent
         reply.follow_up = True
-        self._run_request(request, reading, state, reply)
+        self._run_request(request, state, reply)
 
     def _fact(self, reading: Reading, state: ConversationState, reply: Reply) -> None:
         items = reading.items or state.focus[:1]
@@ -343,7 +343,7 @@ class Assistant:
                 nearest = wordings[0]
             reply.text = answers.faq_unknown(reply.language, nearest)
             return
-        reply.text = answers.faq_answer(reply.language, entry.answer(reply.language))
+        reply.text = entry.answer(reply.language)
         reply.citations.append(Citation("faq", entry.id))
         reply.slots = {"faq": entry.id}
 

@@ -274,12 +274,11 @@ class KnowledgeGraph:
         return layers
 
     def describe_path(self, path: Sequence[int]) -> str:
-        """``A -[rel]-> B <-[rel]- C`` with readable names."""
-        parts = [self.names[path[0]]]
-        for x, y in zip(path, path[1:], strict=False):
-            relation, forward = self.relation_between(x, y)
-            parts.append(f"-[{relation}]-> {self.names[y]}" if forward else f"<-[{relation}]- {self.names[y]}")
-        return " ".join(parts)
+        """``A -[rel]-> B <-[rel]- C`` with readable names (:meth:`steps` written out)."""
+        steps = self.steps(path)
+        return " ".join([steps[0]["name"]] + [
+            f"-[{s['relation']}]-> {s['name']}" if s["forward"] else f"<-[{s['relation']}]- {s['name']}"
+            for s in steps[1:]])
 
     def steps(self, path: Sequence[int]) -> list[dict[str, Any]]:
         """A path's nodes as dicts: ``name``, ``type``, and, from the second on, the ``relation`` of the edge that
