@@ -7,8 +7,6 @@ that train in seconds). The suite checks the contract in ``fathom.models.base`` 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +16,7 @@ import pytest
 from fathom.data.interactions import Interactions
 from fathom.models.base import NotFittedError, Recommender
 from fathom.models.registry import get_model_class
+from tests.fresh import run_fresh
 
 N_USERS, N_ITEMS, BLOCK = 40, 30, 15
 
@@ -261,8 +260,7 @@ class RecommenderConformance:
             "ids, _ = m.recommend(np.arange(6), k=5); "
             "print(json.dumps({'scores': m.score(np.arange(6)).tolist(), 'ids': ids.tolist()}))"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        loaded = json.loads(out.stdout)
+        loaded = json.loads(run_fresh(code).stdout)
         np.testing.assert_allclose(np.array(loaded["scores"]), model.score(np.arange(6)), rtol=1e-5, atol=1e-6)
         assert loaded["ids"] == model.recommend(np.arange(6), k=5)[0].tolist()
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from fathom.retrieval.rerank_train import (  # noqa: E402
     softmax_loss,
     train_cross_encoder,
 )
+from tests.fresh import run_fresh  # noqa: E402
 
 WORDS = ["apple", "banana", "cherry", "grape", "lemon", "mango"]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -132,7 +131,7 @@ def test_save_and_load_in_a_fresh_process_give_identical_scores(trained):
         f"m = CrossEncoder.load({str(out)!r})\n"
         f"print(json.dumps([float(x) for x in m.score('apple', {docs!r})]))\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    res = run_fresh(code)
     there = np.array(json.loads(res.stdout.strip().splitlines()[-1]), dtype=np.float32)
     np.testing.assert_array_equal(here, there)
 

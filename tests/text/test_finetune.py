@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from fathom.text.finetune import (
     load_finetuned,
     read_info,
 )
+from tests.fresh import run_fresh
 
 pytest.importorskip("peft")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,12 +90,11 @@ def test_saved_folder_has_no_pickle_and_loads_in_a_fresh_process(lora_run):
     info = read_info(out)
     assert info["method"] == "lora" and info["pairs"] == 8 and info["epochs"] == 4
     assert info["trainable_params"] == report.trainable_params and info["encoder_name"] == report.encoder_name
-    code = ("import json, sys; from fathom.text.finetune import load_finetuned; "
+    code = ("import json, os, sys; os.environ.update(HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1'); "
+            "from fathom.text.finetune import load_finetuned; "
             f"e = load_finetuned({str(out)!r}, cache=False); "
             "print(json.dumps({'name': e.name, 'v': e.encode(['zorblax', 'a red fire truck']).tolist()}))")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_fresh(code)
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["name"] == report.encoder_name
     np.testing.assert_allclose(np.array(got["v"]), adapted[[0, 8]], atol=2e-5)

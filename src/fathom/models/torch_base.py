@@ -19,6 +19,7 @@ from torch import nn
 
 from fathom.data.interactions import Interactions
 from fathom.models.base import Recommender
+from fathom.models.distributed import all_sum, world
 from fathom.models.training import Trainable, TrainConfig, Trainer, Validate
 
 
@@ -121,8 +122,21 @@ class TorchRecommender(Recommender):
         from fathom.metrics.evaluator import Evaluator
 
         metric, k = re.fullmatch(r"([a-z_]+)@(\d+)", self.config.monitor).groups()
-        evaluator = Evaluator(valid, exclude=(train,), ks=(int(k),), metrics=(metric,))
-        return lambda: evaluator(self)
+        rank, size = world()
+        if size == 1:
+            evaluator = Evaluator(valid, exclude=(train,), ks=(int(k),), metrics=(metric,))
+            return lambda: evaluator(self)
+        # a distributed run: each process ranks its share of the users; the per-user sums are added up
+        users = np.flatnonzero(np.diff(valid.csr().indptr))
+        evaluator = Evaluator(valid, exclude=(train,), ks=(int(k),), metrics=(metric,), users=users[rank::size])
+
+        def sharded() -> dict[str, float]:
+            _, per_user = evaluator(self, per_user=True)
+            names = [name for name in per_user if name != "user"]
+            sums = all_sum(np.array([per_user[name].sum() for name in names] + [len(per_user["user"])]))
+            return {name: float(total / sums[-1]) for name, total in zip(names, sums[:-1], strict=True)}
+
+        return sharded
 
     def _score(self, users: np.ndarray) -> np.ndarray:
         net = self.net

@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from fathom.config import Config
+from fathom.models.distributed import all_sum, any_rank, data_parallel, shard_batches, world
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,11 @@ def seed_everything(seed: int) -> np.random.Generator:
 Validate = Callable[[], dict[str, float]]
 
 
+def _any(flag: bool, size: int) -> bool:
+    """``flag`` in one process; in a distributed run, true on every process when it is on any."""
+    return any_rank(flag) if size > 1 else flag
+
+
 def _linear_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, model: Any) -> Any:
     """Warm-up over ``cfg.warmup`` of the steps, then a linear fall to 0 at the last step."""
     total = cfg.epochs * model.n_batches(cfg.batch_size)
@@ -239,7 +245,12 @@ class Trainer:
         Without ``validate`` the model trains the full number of epochs and keeps its final weights.
         """
         cfg = self.config
-        rng = seed_everything(cfg.seed)
+        rng = seed_everything(cfg.seed)  # the same batch order on every process of a distributed run
+        rank, size = world()
+        if size > 1:
+            torch.manual_seed(cfg.seed + rank)  # each process its own dropout and sampling draws
+        step_loss = data_parallel(model) if size > 1 else model.loss
+        batch_size = max(1, cfg.batch_size // size)  # a step's batch, split over the processes
         groups = model.parameter_groups(cfg.lr) if hasattr(model, "parameter_groups") else None
         optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.weight_decay, groups)
         schedule = _linear_schedule(optimizer, cfg, model) if cfg.lr_schedule == "linear" else None
@@ -249,18 +260,20 @@ class Trainer:
         self.history, self.best_epoch, self.best_score, self.stopped_early = [], None, None, False
         best_state: dict[str, torch.Tensor] | None = None
         stale = 0
-        log_file = Path(cfg.log_path).open("a") if cfg.log_path else None
+        log_file = Path(cfg.log_path).open("a") if cfg.log_path and rank == 0 else None
+        shown = cfg.progress and rank == 0
         bar = tqdm(
             range(1, cfg.epochs + 1), desc="epochs", unit="epoch", file=sys.stderr,
-            disable=None if cfg.progress else True, leave=False,
+            disable=None if shown else True, leave=False,
         )
         try:
             for epoch in bar:
                 start = time.perf_counter()
                 model.train(True)
                 total, steps = 0.0, 0
-                for batch in model.batches(rng, cfg.batch_size):
-                    loss = model.loss(batch)
+                batches = model.batches(rng, batch_size)
+                for batch in shard_batches(batches, rank, size) if size > 1 else batches:
+                    loss = step_loss(batch)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if cfg.grad_clip is not None:
@@ -272,9 +285,12 @@ class Trainer:
                         average.update()
                     total += float(loss.detach())
                     steps += 1
-                    if cfg.max_minutes is not None and time.perf_counter() - fit_start > cfg.max_minutes * 60:
+                    if cfg.max_minutes is not None and _any(time.perf_counter() - fit_start > cfg.max_minutes * 60,
+                                                            size):
                         self.stopped_early = True  # the time budget: this epoch ends here, and training
                         break
+                if size > 1:  # the mean over every process's batches
+                    total, steps = (float(v) for v in all_sum(np.array([total, steps])))
                 mean_loss = total / max(steps, 1)
                 if not math.isfinite(mean_loss):
                     raise FloatingPointError(f"training loss is {mean_loss} at epoch {epoch}; try a lower lr")
@@ -311,7 +327,7 @@ class Trainer:
                 if self.best_score is not None:
                     postfix[f"best {cfg.monitor}"] = f"{self.best_score:.4f}"
                 bar.set_postfix(postfix)
-                if cfg.progress and bar.disable:  # no terminal (a log file, CI): one line per epoch instead of a bar
+                if shown and bar.disable:  # no terminal (a log file, CI): one line per epoch instead of a bar
                     shown = " ".join(f"{k} {v}" for k, v in postfix.items())
                     print(f"epoch {epoch}/{cfg.epochs} {shown} ({record['seconds']:.1f} s)", file=sys.stderr,
                           flush=True)

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fathom.online.schema import DB_NAME, migrate
@@ -86,6 +88,20 @@ class Store(CatalogueTables, EventTables, RegistryTables, ConversationTables):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    @contextmanager
+    def session_lock(self, name: str) -> Iterator[bool | None]:
+        """PostgreSQL: a database lock ``name`` held for the block (True when taken, False when a live session of
+        any host holds it), released by the server when this process dies. None on SQLite, whose store is on one
+        host, where a lease's holder is checked by its process id instead."""
+        if self.dialect != "postgresql":
+            yield None
+            return
+        from fathom.online.store_pg import session_lock
+
+        assert self.url is not None
+        with session_lock(self.url, name) as got:
+            yield got
 
     def is_empty(self) -> bool:
         """True when the store holds no item, no event and no model version (a fresh data folder)."""

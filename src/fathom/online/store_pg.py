@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from fathom.online.schema import SCHEMA
@@ -68,6 +70,20 @@ class PgConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+@contextmanager
+def session_lock(url: str, name: str) -> Iterator[bool]:
+    """Try the session advisory lock ``name`` on a connection of its own, held for the block: True when taken,
+    False when another session holds it. The server releases it when the holding connection ends, so a process
+    killed on any host frees it as soon as its connection drops (TCP keepalives cover a host that vanished)."""
+    conn = PgConnection(url)
+    key = zlib.crc32(name.encode()) - 2**31  # the lock's second int4 key (the first is WRITE_LOCK)
+    try:
+        got = bool(conn.execute("SELECT pg_try_advisory_lock(?, ?)", (WRITE_LOCK, key)).fetchone()[0])
+        yield got
+    finally:
+        conn.close()  # ends the session, and the lock with it
 
 
 def redact(url: str) -> str:

@@ -31,17 +31,18 @@ class RegistryTables(StoreBase):
         holder, _, until = value.rpartition(" ")
         return holder, float(until)
 
-    def try_lease(self, name: str, owner: str, seconds: float) -> bool:
+    def try_lease(self, name: str, owner: str, seconds: float, holder_gone: bool = False) -> bool:
         """Take (or renew) the lease ``name`` for ``seconds`` unless another owner holds an unexpired one. A lease
         whose holder is a process of this host that is no longer running (killed during its work) is taken over
-        at once, with a warning; a holder on another host keeps it until it expires."""
+        at once, with a warning; a holder on another host keeps it until it expires, unless ``holder_gone`` (the
+        caller holds the database lock every live holder keeps: :meth:`Store.session_lock`)."""
         key, now = f"lease:{name}", time.time()
         with self._tx() as c:
             row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 holder, _, until = row[0].rpartition(" ")
                 if holder != owner and float(until) > now:
-                    if owner_alive(holder):
+                    if not holder_gone and owner_alive(holder):
                         return False
                     logger.warning("lease %r: its holder %s is no longer running (stopped during its work); "
                                    "taken over by %s", name, holder, owner)
