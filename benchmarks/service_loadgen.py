@@ -3,7 +3,8 @@
 Reads a plan (JSON) on stdin, sends requests with asyncio + httpx, writes raw results (JSON) on stdout. Imports
 nothing from fathom, so that it stays a light client process beside the server.
 
-Plan: ``{"base": URL, "kind": "recommend" | "search" | "ingest", "mode": "open" | "closed", "rate": requests/s
+Plan: ``{"base": URL (or "bases": [URL, ...], taken in turn as a round-robin balancer would), "kind": "recommend" |
+"search" | "ingest", "mode": "open" | "closed", "rate": requests/s
 (open loop), "concurrency": workers (closed loop), "duration": s, "batch": events per ingest request, "warmup":
 reads sent first and not measured, "users": [...], "items": [...], "queries": [...], "seed": int}``.
 
@@ -15,6 +16,7 @@ actual send; ``lag`` is how late the generator sent it, so a generator that fall
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -103,11 +105,32 @@ async def closed_loop(s: Scenario, client: httpx.AsyncClient, concurrency: int, 
     return time.perf_counter() - start
 
 
+class RoundRobin:
+    """Clients of several servers, one request each in turn (what a round-robin load balancer does)."""
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self.clients, self.turn = clients, 0
+
+    def _next(self) -> httpx.AsyncClient:
+        self.turn += 1
+        return self.clients[self.turn % len(self.clients)]
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self._next().get(path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> httpx.Response:
+        return await self._next().post(path, **kw)
+
+
 async def run(plan: dict[str, Any]) -> dict[str, Any]:
     s = Scenario(plan)
     width = max(int(plan.get("concurrency") or 1), 8)
     limits = httpx.Limits(max_connections=max(width, 256), max_keepalive_connections=max(width, 64))
-    async with httpx.AsyncClient(base_url=plan["base"], limits=limits, timeout=60.0) as client:
+    bases = plan.get("bases") or [plan["base"]]
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=b, limits=limits, timeout=60.0))
+                   for b in bases]
+        client: Any = clients[0] if len(clients) == 1 else RoundRobin(clients)
         if s.kind != "ingest":  # warm the connection and the server; never for writes (they would be counted)
             for _ in range(int(plan.get("warmup", 0))):
                 await s.send(client, measure=False)

@@ -35,8 +35,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str | None]:
-    """The URL of an empty-able PostgreSQL database (None, with the reason in ``skip_reason``, when there is none)."""
+def postgres_server(durable: bool = False) -> Iterator[str | None]:
+    """The URL of an empty-able PostgreSQL database (None when there is none). ``durable``: the server's default
+    fsync on (for measurements); tests run it with fsync off."""
     if os.environ.get("FATHOM_TEST_POSTGRES"):
         yield os.environ["FATHOM_TEST_POSTGRES"]
         return
@@ -53,8 +54,9 @@ def postgres_server() -> Iterator[str | None]:
     env = {**os.environ, "LC_ALL": "C"}
     subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                     "--no-sync", "-E", "UTF8"], check=True, capture_output=True, env=env)
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-                    f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off", "start"],
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root}" + ("" if durable else " -c fsync=off")
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options,
+                    "start"],
                    check=True, capture_output=True, env=env)
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"

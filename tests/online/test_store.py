@@ -88,6 +88,7 @@ def test_events_batch_users_and_recency(store):
     assert store.event_count() == 4 and store.event_count("u") == 4 and store.has_user("u")
     assert store.user_items("u") == ["c", "a", "b"]  # distinct, most recent first
     assert store.user_items("u", limit=1) == ["c"]
+    assert store.known_user_items("u") == ["c", "a", "b"] and store.known_user_items("nobody") is None
     assert store.item_popularity() == {"a": 1, "b": 1, "c": 1}
     frame = store.events_frame(with_id=True)
     assert list(frame.columns) == ["id", "user_id", "item_id", "event", "value", "timestamp"]
@@ -95,6 +96,8 @@ def test_events_batch_users_and_recency(store):
     assert store.events_after(int(frame["id"].iloc[1])) == 2
     assert store.delete_user("u") == 4
     assert store.event_count() == 0 and not store.has_user("u") and store.forgotten_users() == {"u"}
+    store.add_users(["quiet"])
+    assert store.known_user_items("quiet") == []  # a known user without events
     assert store.state()[2] == 1  # the forget revision
     with pytest.raises(NotFound, match="unknown user 'u'"):
         store.delete_user("u")

@@ -7,8 +7,9 @@
   body (and the same ``Idempotency-Key`` unless keys are off), until it is acknowledged with 201; it counts the
   requests the server dropped while they were in flight, the refused connections, and the retries answered with
   ``Idempotency-Replayed: true`` (a batch stored before its acknowledgement was lost).
-- :func:`batch_counts` / :func:`compare`: the stored rows of each batch, counted in the SQLite ``events`` table
-  (read-only). Batch ``n``'s events carry ``timestamp = marker + n``, so that each batch is told apart in the store.
+- :func:`batch_counts` / :func:`compare`: the stored rows of each batch, counted in the ``events`` table (SQLite
+  file or PostgreSQL database, read-only). Batch ``n``'s events carry ``timestamp = marker + n``, so that each
+  batch is told apart in the store.
 - :func:`kill_during_training`: a kill while ``POST /models/train`` trains, the restart, and the next train.
 """
 
@@ -69,6 +70,12 @@ class KillableServer:
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.starts: list[int] = []  # offset in the log where each start's output begins
+
+    @property
+    def source(self) -> Path | str:
+        """Where its store is: the ``--store`` URL, else the data folder."""
+        options = list(self.options)
+        return options[options.index("--store") + 1] if "--store" in options else self.folder
 
     @property
     def pid(self) -> int | None:
@@ -276,13 +283,19 @@ class Ingester:
 
 
 # --------------------------------------------------------------------------------------------- what is stored
-def _readonly(folder: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{Path(folder) / DB_NAME}?mode=ro", uri=True, timeout=30)
+def _readonly(where: Path | str) -> Any:
+    """A read-only connection to the store: a data folder's SQLite file, or a ``postgresql://`` URL (``?``
+    placeholders either way)."""
+    if str(where).startswith("postgresql://"):
+        from fathom.online.store_pg import PgConnection
+
+        return PgConnection(str(where))
+    return sqlite3.connect(f"file:{Path(where) / DB_NAME}?mode=ro", uri=True, timeout=30)
 
 
-def next_marker(folder: Path) -> int:
+def next_marker(where: Path | str) -> int:
     """A batch marker above every event timestamp stored in ``folder``."""
-    conn = _readonly(folder)
+    conn = _readonly(where)
     try:
         top = conn.execute("SELECT MAX(timestamp) FROM events").fetchone()[0] or 0
     finally:
@@ -290,26 +303,31 @@ def next_marker(folder: Path) -> int:
     return max(MARKER_FLOOR, int(top) + 1)
 
 
-def catalogue(folder: Path) -> list[str]:
-    conn = _readonly(folder)
+def catalogue(where: Path | str) -> list[str]:
+    conn = _readonly(where)
     try:
         return [r[0] for r in conn.execute("SELECT item_id FROM items ORDER BY item_id")]
     finally:
         conn.close()
 
 
-def integrity_check(folder: Path) -> str:
-    """SQLite's ``PRAGMA integrity_check`` of the store: "ok", or the problems it lists."""
-    conn = _readonly(folder)
+def integrity_check(where: Path | str) -> str:
+    """SQLite's ``PRAGMA integrity_check`` of the store: "ok", or the problems it lists. On PostgreSQL, whose
+    files the killed service never writes (the database server survives it), "ok" once every table answers."""
+    conn = _readonly(where)
     try:
+        if str(where).startswith("postgresql://"):
+            for table in ("items", "users", "events", "model_versions", "meta"):
+                conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+            return "ok"
         return "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
     finally:
         conn.close()
 
 
-def batch_counts(folder: Path, marker: int) -> dict[int, int]:
+def batch_counts(where: Path | str, marker: int) -> dict[int, int]:
     """Stored events per batch number (rows with ``timestamp >= marker``)."""
-    conn = _readonly(folder)
+    conn = _readonly(where)
     try:
         rows = conn.execute("SELECT timestamp - ?, COUNT(*) FROM events WHERE timestamp >= ? GROUP BY timestamp",
                             (marker, marker)).fetchall()
@@ -318,11 +336,11 @@ def batch_counts(folder: Path, marker: int) -> dict[int, int]:
     return {int(n): int(c) for n, c in rows}
 
 
-def stored_batches(folder: Path, marker: int, numbers: list[int]) -> set[int]:
+def stored_batches(where: Path | str, marker: int, numbers: list[int]) -> set[int]:
     """Those of batches ``numbers`` that have rows in the store."""
     if not numbers:
         return set()
-    conn = _readonly(folder)
+    conn = _readonly(where)
     try:
         rows = conn.execute(f"SELECT DISTINCT timestamp - ? FROM events WHERE timestamp IN "
                             f"({','.join('?' * len(numbers))})", (marker, *(marker + n for n in numbers))).fetchall()
@@ -405,7 +423,7 @@ def kill_during_training(server: KillableServer, train: dict[str, Any], after: d
     server.kill()
     killing_s = time.perf_counter() - killed_at
     thread.join(60)
-    integrity = integrity_check(server.folder)
+    integrity = integrity_check(server.source)
     restart_s = killing_s + server.start()
     healthy = time.perf_counter()
     training_after = learner(server.port)["training"]
@@ -458,7 +476,7 @@ def kill_and_restart(server: KillableServer, ingester: Ingester, mode: KillMode,
         pauses += 1
         time.sleep(settle_s)  # an answer already written reaches its client meanwhile
         flying = [b.number for b in ingester.flying()]
-        committed = stored_batches(server.folder, ingester.marker, flying)
+        committed = stored_batches(server.source, ingester.marker, flying)
         if committed or attempt == tries - 1:
             break
         os.killpg(server.proc.pid, signal.SIGCONT)
@@ -466,6 +484,6 @@ def kill_and_restart(server: KillableServer, ingester: Ingester, mode: KillMode,
     killed_at = time.perf_counter()
     server.kill()
     killing_s = time.perf_counter() - killed_at
-    integrity = integrity_check(server.folder)
+    integrity = integrity_check(server.source)
     restart_s = killing_s + server.start()
     return IngestKill(mode, restart_s, integrity, sorted(flying), sorted(committed), pauses)

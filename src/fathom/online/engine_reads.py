@@ -85,9 +85,10 @@ class EngineReads(EngineGraph):
                        why: bool = False) -> list[Recommendation]:
         """Top-``k`` for a known user, every item in their stored events excluded (``why``: see
         :meth:`_recommend`)."""
-        if not self.store.has_user(user_id):
+        history = self.store.known_user_items(user_id)
+        if history is None:
             raise NotFound(f"unknown user {user_id!r}")
-        return self._attributed(self._recommend(self.store.user_items(user_id), k, flt, user_id, why))
+        return self._attributed(self._recommend(history, k, flt, user_id, why))
 
     def recommend_recent(self, recent: Sequence[str], k: int = 10, flt: SearchFilter | None = None,
                          why: bool = False) -> list[Recommendation]:

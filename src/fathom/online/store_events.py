@@ -102,6 +102,15 @@ class EventTables(StoreBase):
             params += (int(limit),)
         return [r[0] for r in self._query(sql, params)]
 
+    def known_user_items(self, user_id: str) -> list[str] | None:
+        """:meth:`user_items` of a known user (most recent first), None for a user the store does not have: one
+        query for what a recommendation reads (a round trip less on a database server)."""
+        rows = self._query("SELECT e.item_id FROM users u LEFT JOIN events e ON e.user_id = u.user_id "
+                           "WHERE u.user_id = ? GROUP BY e.item_id ORDER BY MAX(e.id) DESC", (user_id,))
+        if not rows:
+            return None
+        return [r[0] for r in rows if r[0] is not None]
+
     def item_popularity(self) -> dict[str, int]:
         """Number of distinct users per item over all stored events."""
         return dict(self._query("SELECT item_id, COUNT(DISTINCT user_id) FROM events GROUP BY item_id"))
