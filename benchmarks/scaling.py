@@ -174,7 +174,9 @@ def _num(value: float, digits: int = 1) -> str:
 def render(result: dict[str, Any]) -> str:
     meta = result["meta"]
     lines = ["# How cost grows with users, items and events", "",
-             f"`{meta['command']}` on {meta['date']}; {meta['machine']}. Synthetic logs with power-law popularity "
+             f"`{meta['command']}` on {meta['date']}"
+             + (f" (rows of `{meta['merged']['command']}` merged in)" if "merged" in meta else "")
+             + f"; {meta['machine']}. Synthetic logs with power-law popularity "
              "(see the script's docstring); each measurement in a fresh process. Neural models: one epoch (cost per "
              "epoch); others: the whole fit. Evaluation: full ranking of every item for each evaluated user.", "",
              "| size | users | items | train interactions |", "|---|---|---|---|"]
@@ -209,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--models", default=",".join(FAMILIES))
     parser.add_argument("--timeout-min", type=float, default=15.0, help="most minutes one measurement may take")
+    parser.add_argument("--parts", default="models,search", help="models, search or both")
+    parser.add_argument("--merge", action="store_true", help="replace these rows in the committed results, keep "
+                                                              "the others")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         data[size] = len(train)
         print(f"{size}: {SIZES[size][0]:,} users, {SIZES[size][1]:,} items, {len(train):,} train interactions",
               flush=True)
-        for model in args.models.split(","):
+        for model in args.models.split(",") if "models" in args.parts else []:
             reason = skip_reason(size, model)
             row = {"skipped": reason} if reason else run_one({"kind": "model", "size": size, "model": model},
                                                               args.timeout_min * 60)
@@ -231,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             shown = row.get("skipped") or (f"fit {row['fit_s']:.2f} s ({row['fit_peak_mb']:,.0f} MB), eval "
                                            f"{row['eval_s']:.2f} s, recommend {row['recommend_ms']:.2f} ms")
             print(f"  {model:<9} {shown}", flush=True)
+        if "search" not in args.parts:
+            continue
         row = run_one({"kind": "search", "size": size}, args.timeout_min * 60)
         search.append({"size": size, **row})
         shown = row.get("skipped") or f"build {row['build_s']:.2f} s, query p50 {row['query_p50_ms']:.2f} ms"
@@ -239,6 +246,16 @@ def main(argv: list[str] | None = None) -> int:
             "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
             f"{MEMORY_GB:.0f} GB, Python {platform.python_version()}"}
     result = {"meta": meta, "data": data, "models": models, "search": search}
+    if args.merge and (args.out / "scaling.json").exists():
+        old = json.loads((args.out / "scaling.json").read_text())
+        new_models = {(r["model"], r["size"]) for r in models}
+        new_search = {r["size"] for r in search}
+        result = {"meta": {**old["meta"], "merged": meta}, "data": {**old["data"], **data},
+                  "models": [r for r in old["models"] if (r["model"], r["size"]) not in new_models] + models,
+                  "search": [r for r in old["search"] if r["size"] not in new_search] + search}
+        order = list(SIZES)
+        result["models"].sort(key=lambda r: (order.index(r["size"]), list(FAMILIES).index(r["model"])))
+        result["search"].sort(key=lambda r: order.index(r["size"]))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scaling.json").write_text(json.dumps(result, indent=1))
     (args.out / "scaling.md").write_text(render(result))

@@ -127,7 +127,7 @@ def render(result: dict[str, Any]) -> str:
     text = text.replace("\n\nFirst start", hosts + "\n\nFirst start", 1)
     text = text.replace("rows added to the SQLite `events` table", "rows added to PostgreSQL's `events` table")
     text += (f"\n## kill -9 of one server during ingestion\n\nFour client threads sent 500-event batches (each with "
-             f"an idempotency key, retried unchanged until acknowledged) to a fourth server on the same store; it "
+             f"an idempotency key, retried unchanged until acknowledged) to one more server on the same store; it "
              f"was killed with SIGKILL while {k['flying_at_kill']} requests were in flight and restarted "
              f"({k['restart_s']:.1f} s to answer again).\n\n"
              "| batches acknowledged | events acknowledged | events stored | lost | duplicated | retries | "

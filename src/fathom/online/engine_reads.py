@@ -24,7 +24,7 @@ from fathom.online.store import Store
 from fathom.online.versions import ModelBundle
 from fathom.retrieval.filters import SearchFilter
 from fathom.retrieval.personalise import Personaliser
-from fathom.retrieval.search_index import SearchIndex, SearchResult
+from fathom.retrieval.search_index import Document, SearchIndex, SearchResult
 
 if TYPE_CHECKING:
     from fathom.online.engine import EngineConfig
@@ -143,7 +143,7 @@ class EngineReads(EngineGraph):
                 extra.append((item_id, score, str(bundle.items.decode(source))))
         if not extra:
             return recs
-        titles = self.store.titles([e[0] for e in extra] + [e[2] for e in extra])
+        titles = self._titles([e[0] for e in extra] + [e[2] for e in extra])
         recs = recs + [Recommendation(i, s, titles.get(i, i), NEW_ITEM_REASON.format(title=titles.get(b, b)), b)
                        for i, s, b in extra]
         return sorted(recs, key=lambda r: -r.score)[:k]  # stable: the model's order among its own items
@@ -152,7 +152,7 @@ class EngineReads(EngineGraph):
                   template: str = BECAUSE, no_source: str = POPULAR) -> list[Recommendation]:
         item_ids = [str(x) for x in bundle.items.decode(ids)]
         source_ids = [None if s is None else str(bundle.items.decode(int(s))) for s in sources]
-        titles = self.store.titles(item_ids + [s for s in source_ids if s is not None])
+        titles = self._titles(item_ids + [s for s in source_ids if s is not None])
         out = []
         for item, score, src in zip(item_ids, scores, source_ids, strict=True):
             reason = template.format(title=titles.get(src, src)) if src is not None else no_source
@@ -160,12 +160,29 @@ class EngineReads(EngineGraph):
         return out
 
     def _attributed(self, recs: list[Recommendation]) -> list[Recommendation]:
-        """``recs`` with each item's catalogue attributes (one store query for all of them)."""
-        items = self.store.get_items(r.item_id for r in recs)
+        """``recs`` with each item's catalogue attributes."""
+        docs = self._documents([r.item_id for r in recs])
         for r in recs:
-            if (item := items.get(r.item_id)) is not None:
-                r.categorical, r.numeric = dict(item.categorical), dict(item.numeric)
+            if (doc := docs.get(r.item_id)) is not None:
+                r.categorical, r.numeric = dict(doc.categorical), dict(doc.numeric)
         return recs
+
+    def _documents(self, item_ids: Sequence[str]) -> dict[str, Document]:
+        """The catalogue entries of ``item_ids`` (absent ids left out), read from the search index, which follows
+        the store's catalogue revision (caught up at the start of each request: :meth:`Engine.refresh`); ids it
+        lacks, or all of them while no index is loaded, are read from the store. No database round trip for what
+        this process already holds."""
+        ids = list(dict.fromkeys(item_ids))
+        with self._lock:
+            index = self.index
+            found = {i: index.get(i) for i in ids if i in index} if index is not None else {}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            found.update((i, item.document()) for i, item in self.store.get_items(missing).items())
+        return found
+
+    def _titles(self, item_ids: Sequence[str]) -> dict[str, str]:
+        return {i: doc.fields.get("title", "") for i, doc in self._documents(item_ids).items()}
 
     def personal_search(self, query: str, user_id: str, k: int = 10, flt: SearchFilter | None = None,
                         weight: float = 0.5) -> SearchResult:
@@ -213,7 +230,7 @@ class EngineReads(EngineGraph):
         keep = (ids[0] >= 0) & np.isfinite(scores[0])
         keep[keep] &= allowed[ids[0][keep]]
         ids, scores = ids[0][keep][:k], scores[0][keep][:k]
-        title = self.store.titles([item_id]).get(item_id, item_id)
+        title = self._titles([item_id]).get(item_id, item_id)
         recs = self._describe(bundle, ids, scores, [None] * len(ids))
         for r in recs:
             r.reason, r.because = f"similar to {title}", item_id

@@ -69,10 +69,11 @@ class Store(CatalogueTables, EventTables, RegistryTables, ConversationTables):
         self._lock = threading.RLock()
         self.url = url
         if url is not None and url.startswith(("postgresql://", "postgres://")):
-            from fathom.online.store_pg import PgConnection
+            from fathom.online.store_pg import PgConnection, ReadPool
 
             self.dialect = "postgresql"
             self._conn = PgConnection(url)
+            self._readers = ReadPool(url)
         elif url is not None:
             raise ValueError(f"store: {url.split(':', 1)[0]!r} is not a store kind; give a postgresql:// URL, or "
                              "none for the embedded SQLite store")
@@ -88,6 +89,8 @@ class Store(CatalogueTables, EventTables, RegistryTables, ConversationTables):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._readers is not None:
+                self._readers.close()
 
     @contextmanager
     def session_lock(self, name: str) -> Iterator[bool | None]:

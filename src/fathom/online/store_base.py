@@ -34,7 +34,12 @@ class StoreBase:
                 raise
             self._conn.execute("COMMIT")
 
+    _readers: Any = None  # PostgreSQL: a ReadPool; reads outside a write transaction take a connection of it
+
     def _query(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        if self._readers is not None:
+            with self._readers.connection() as conn:
+                return conn.execute(sql, tuple(params)).fetchall()
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()
 

@@ -9,7 +9,9 @@ no other writer between the two, whichever host it runs on. Readers never wait.
 from __future__ import annotations
 
 import functools
+import queue
 import re
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -70,6 +72,43 @@ class PgConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+class ReadPool:
+    """Up to ``size`` connections for reads, opened as threads need them, so that a process's request threads read
+    at once instead of one after another over the writers' connection (a read is a network round trip here, where
+    SQLite's is a function call)."""
+
+    def __init__(self, url: str, size: int = 4) -> None:
+        self.url, self.size = url, size
+        self._free: queue.LifoQueue[PgConnection] = queue.LifoQueue()
+        self._opened = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def connection(self) -> Iterator[PgConnection]:
+        try:
+            conn = self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                new = self._opened < self.size
+                self._opened += new
+            conn = PgConnection(self.url) if new else self._free.get()
+        try:
+            yield conn
+        finally:
+            if conn.raw.closed:
+                with self._lock:
+                    self._opened -= 1
+            else:
+                self._free.put(conn)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._free.get_nowait().close()
+            except queue.Empty:
+                return
 
 
 @contextmanager

@@ -98,7 +98,9 @@ class AttributeStore:
         """Store one row's attributes; returns its row number."""
         row = self._n
         for name in set(categorical) | set(self._cat_rows):
-            rows = self._cat_rows.setdefault(name, [[] for _ in range(row)])
+            rows = self._cat_rows.get(name)
+            if rows is None:  # a new attribute: empty for the rows before (built only then: appends stay O(1))
+                rows = self._cat_rows[name] = [[] for _ in range(row)]
             raw = categorical.get(name, [])
             values = [raw] if isinstance(raw, str) else list(raw)
             codes = self._codes.setdefault(name, {})
@@ -112,7 +114,9 @@ class AttributeStore:
                 row_codes.append(codes[v])
             rows.append(sorted(set(row_codes)))
         for name in set(numeric) | set(self._num_rows):
-            rows_n = self._num_rows.setdefault(name, [float("nan")] * row)
+            rows_n = self._num_rows.get(name)
+            if rows_n is None:
+                rows_n = self._num_rows[name] = [float("nan")] * row
             rows_n.append(float(numeric.get(name, float("nan"))))
         self._n += 1
         self._cache.clear()
