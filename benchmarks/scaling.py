@@ -175,7 +175,8 @@ def render(result: dict[str, Any]) -> str:
     meta = result["meta"]
     lines = ["# How cost grows with users, items and events", "",
              f"`{meta['command']}` on {meta['date']}"
-             + (f" (rows of `{meta['merged']['command']}` merged in)" if "merged" in meta else "")
+             + (" (rows of " + ", ".join(f"`{c}`" for c in meta["merged"]) + " merged in)" if "merged" in meta
+                else "")
              + f"; {meta['machine']}. Synthetic logs with power-law popularity "
              "(see the script's docstring); each measurement in a fresh process. Neural models: one epoch (cost per "
              "epoch); others: the whole fit. Evaluation: full ranking of every item for each evaluated user.", "",
@@ -250,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         old = json.loads((args.out / "scaling.json").read_text())
         new_models = {(r["model"], r["size"]) for r in models}
         new_search = {r["size"] for r in search}
-        result = {"meta": {**old["meta"], "merged": meta}, "data": {**old["data"], **data},
+        merged = [*old["meta"].get("merged", []), meta["command"]]
+        result = {"meta": {**old["meta"], "merged": merged}, "data": {**old["data"], **data},
                   "models": [r for r in old["models"] if (r["model"], r["size"]) not in new_models] + models,
                   "search": [r for r in old["search"] if r["size"] not in new_search] + search}
         order = list(SIZES)
