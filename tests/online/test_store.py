@@ -219,3 +219,15 @@ def test_conversations_are_shared_between_connections(store, open_store):
     store.save_conversation("c1", '{"turns": 2}')
     assert store.conversation("c1") == '{"turns": 2}' and store.conversation("nope") is None
     assert store.delete_conversation("c1") and store.conversation("c1") is None
+
+
+def test_a_failed_read_connection_gives_its_slot_back():
+    """A read pool whose server is unreachable says so on every read (a failed connection does not keep its slot,
+    which would leave the next read waiting for ever)."""
+    pytest.importorskip("psycopg")
+    from fathom.online.store_pg import ReadPool
+
+    pool = ReadPool("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", size=1)
+    for _ in range(2):
+        with pytest.raises(ConnectionError, match="cannot connect to the store"), pool.connection():
+            pass

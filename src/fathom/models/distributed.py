@@ -48,7 +48,11 @@ def shutdown() -> None:
 
 def shard_batches(batches: Iterable[Any], rank: int, size: int) -> Iterator[Any]:
     """This process's batch of every group of ``size`` consecutive ``batches``; a last group with fewer than
-    ``size`` batches is left out on every process (each must take the same number of steps)."""
+    ``size`` batches is left out on every process (each must take the same number of steps). One process: every
+    batch."""
+    if size == 1:
+        yield from batches
+        return
     group: list[Any] = []
     for batch in batches:
         group.append(batch)
@@ -88,5 +92,6 @@ def all_sum(values: np.ndarray) -> np.ndarray:
 
 
 def any_rank(flag: bool) -> bool:
-    """True on every process when ``flag`` is true on any (for decisions all must take together)."""
-    return bool(all_sum(np.array([float(flag)]))[0] > 0)
+    """True on every process when ``flag`` is true on any (for decisions all must take together); ``flag`` itself
+    outside a distributed run."""
+    return bool(all_sum(np.array([float(flag)]))[0] > 0) if world()[1] > 1 else flag

@@ -173,11 +173,6 @@ def seed_everything(seed: int) -> np.random.Generator:
 Validate = Callable[[], dict[str, float]]
 
 
-def _any(flag: bool, size: int) -> bool:
-    """``flag`` in one process; in a distributed run, true on every process when it is on any."""
-    return any_rank(flag) if size > 1 else flag
-
-
 def _linear_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, model: Any) -> Any:
     """Warm-up over ``cfg.warmup`` of the steps, then a linear fall to 0 at the last step."""
     total = cfg.epochs * model.n_batches(cfg.batch_size)
@@ -261,18 +256,17 @@ class Trainer:
         best_state: dict[str, torch.Tensor] | None = None
         stale = 0
         log_file = Path(cfg.log_path).open("a") if cfg.log_path and rank == 0 else None
-        shown = cfg.progress and rank == 0
+        reporting = cfg.progress and rank == 0  # one process of a distributed run reports
         bar = tqdm(
             range(1, cfg.epochs + 1), desc="epochs", unit="epoch", file=sys.stderr,
-            disable=None if shown else True, leave=False,
+            disable=None if reporting else True, leave=False,
         )
         try:
             for epoch in bar:
                 start = time.perf_counter()
                 model.train(True)
                 total, steps = 0.0, 0
-                batches = model.batches(rng, batch_size)
-                for batch in shard_batches(batches, rank, size) if size > 1 else batches:
+                for batch in shard_batches(model.batches(rng, batch_size), rank, size):
                     loss = step_loss(batch)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
@@ -285,8 +279,7 @@ class Trainer:
                         average.update()
                     total += float(loss.detach())
                     steps += 1
-                    if cfg.max_minutes is not None and _any(time.perf_counter() - fit_start > cfg.max_minutes * 60,
-                                                            size):
+                    if cfg.max_minutes is not None and any_rank(time.perf_counter() - fit_start > cfg.max_minutes * 60):
                         self.stopped_early = True  # the time budget: this epoch ends here, and training
                         break
                 if size > 1:  # the mean over every process's batches
@@ -327,7 +320,7 @@ class Trainer:
                 if self.best_score is not None:
                     postfix[f"best {cfg.monitor}"] = f"{self.best_score:.4f}"
                 bar.set_postfix(postfix)
-                if shown and bar.disable:  # no terminal (a log file, CI): one line per epoch instead of a bar
+                if reporting and bar.disable:  # no terminal (a log file, CI): one line per epoch instead of a bar
                     shown = " ".join(f"{k} {v}" for k, v in postfix.items())
                     print(f"epoch {epoch}/{cfg.epochs} {shown} ({record['seconds']:.1f} s)", file=sys.stderr,
                           flush=True)
