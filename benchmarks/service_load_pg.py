@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests.postgres import fresh_database, postgres_server
 
     from fathom.online.store import Store
+    from fathom.online.store_pg import PgConnection
 
     encoder = "none" if args.quick else "minilm-int8"
     root = Path(tempfile.mkdtemp(prefix="fathom-load-pg-"))
@@ -190,10 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             if row["endpoint"] == "search":
                 row["endpoint"] = "search (hybrid)" if "dense" in signals else "search (BM25)"
-        with store._lock:
-            version = store._conn.execute("SHOW server_version").fetchone()[0]
-            settings = {name: store._conn.execute(f"SHOW {name}").fetchone()[0]
-                        for name in ("fsync", "synchronous_commit")}
+        server = PgConnection(url)
+        version = server.execute("SHOW server_version").fetchone()[0]
+        settings = {name: server.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
+        server.close()
         meta = {"command": "python benchmarks/service_load_pg.py" + (" --quick" if args.quick else "")
                 + (f" --servers {args.servers}" if args.servers != 3 else ""),
                 "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M"), "workers": 1,
